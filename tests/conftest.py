@@ -1,0 +1,184 @@
+"""Shared test fixtures: real services, real worker processes.
+
+Tests that need PostgreSQL or Redis use the ``redis_url`` / ``postgres_url``
+fixtures. Locally they skip when the service is not configured; in CI
+(``AAG_REQUIRE_SERVICES=1``) a missing service fails the test instead, so a
+green CI run cannot hide a skipped service test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+
+
+def require_service(env_name: str) -> str:
+    value = os.environ.get(env_name, "")
+    if value:
+        return value
+    message = f"{env_name} is not set: this test needs the real service."
+    if os.environ.get("AAG_REQUIRE_SERVICES"):
+        pytest.fail(message + " CI sets AAG_REQUIRE_SERVICES=1, so a skip would hide it.")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return require_service("REDIS_URL")
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    url = require_service("DATABASE_URL")
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.fail(f"DATABASE_URL={url!r} is not a PostgreSQL URL.")
+    return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Give this test session its own broker so a developer's running worker
+    (or another test run) never takes its tasks."""
+    from museum.celery import app
+
+    options = dict(app.conf.broker_transport_options or {})
+    saved_env = {k: os.environ.get(k) for k in ("CELERY_BROKER_DIR", "CELERY_REDIS_KEYPREFIX")}
+    if app.conf.broker_url.startswith("filesystem"):
+        broker_dir = tmp_path_factory.mktemp("broker")
+        for folder in ("queue", "control"):
+            (broker_dir / folder).mkdir()
+        options.update(
+            data_folder_in=str(broker_dir / "queue"),
+            data_folder_out=str(broker_dir / "queue"),
+            control_folder=str(broker_dir / "control"),
+        )
+        os.environ["CELERY_BROKER_DIR"] = str(broker_dir)
+    else:
+        prefix = f"aag-test-{uuid.uuid4().hex[:8]}:"
+        options["global_keyprefix"] = prefix
+        os.environ["CELERY_REDIS_KEYPREFIX"] = prefix
+    app.conf.broker_transport_options = options
+    yield
+    for key, value in saved_env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def test_database_url() -> str:
+    """The URL of the database the tests use now, for a worker process."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}{port}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A real ``celery worker`` process, started against the test database."""
+
+    def __init__(self, proc: subprocess.Popen, log_path: Path) -> None:
+        self.proc = proc
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (parent and children), as an OOM killer would."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+@pytest.fixture
+def celery_worker_factory(transactional_db, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start real worker processes that share the test database, broker and
+    media folders. Use with transactional tests (a worker cannot see data
+    inside a test's open transaction)."""
+    workers: list[WorkerProcess] = []
+
+    def start(
+        queues: str = "default,crawl,gpu",
+        pool: str = "prefork",
+        concurrency: int = 1,
+        extra_env: dict[str, str] | None = None,
+        ready_timeout: float = 90.0,
+    ) -> WorkerProcess:
+        env = os.environ.copy()
+        env.update(
+            DATABASE_URL=test_database_url(),
+            AAG_MEDIA_ROOT=str(settings.MEDIA_ROOT),
+            AAG_CHECKPOINT_ROOT=str(settings.CHECKPOINT_ROOT),
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(extra_env or {})
+        log_path = tmp_path / f"worker-{len(workers)}.log"
+        name = f"test{len(workers)}-{uuid.uuid4().hex[:6]}@%h"
+        cmd = [
+            sys.executable, "-m", "celery", "-A", "museum", "worker",
+            "-Q", queues, "-P", pool, "-c", str(concurrency), "-n", name,
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
+        ]
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        worker = WorkerProcess(proc, log_path)
+        workers.append(worker)
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if "ready." in worker.log():
+                return worker
+            if proc.poll() is not None:
+                raise RuntimeError(f"celery worker exited with {proc.returncode}:\n{worker.log()}")
+            time.sleep(0.2)
+        worker.stop()
+        raise RuntimeError(f"celery worker not ready after {ready_timeout}s:\n{worker.log()}")
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.25, what: str = "") -> object:
+    """Poll until ``predicate()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
