@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -17,7 +21,10 @@ class Genre(models.Model):
     description_ja = models.TextField(_("description (Japanese)"), blank=True)
     # What crawlers ask the museums for when collecting this genre's paintings.
     search_terms = models.CharField(
-        _("search terms"), max_length=200, blank=True, help_text=_("Comma-separated queries for the crawlers.")
+        _("search terms"),
+        max_length=200,
+        blank=True,
+        help_text=_("Comma-separated queries for the crawlers."),
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
@@ -40,3 +47,254 @@ class Genre(models.Model):
         if (get_language() or "").startswith("ja") and self.description_ja:
             return self.description_ja
         return self.description
+
+
+class NoiseMode(models.TextChoices):
+    """How the generator's per-pixel noise was drawn (part of reproducing a painting)."""
+
+    CONST = "const", _("constant")
+    RANDOM = "random", _("random")
+    NONE = "none", _("none")
+
+
+class PublishedQuerySet(models.QuerySet):
+    def published(self) -> PublishedQuerySet:
+        return self.filter(published=True)
+
+
+# Thumbnail widths in pixels; a thumbnail is never wider than its source image.
+THUMB_SMALL_WIDTH = 320
+THUMB_LARGE_WIDTH = 640
+
+
+class Artwork(models.Model):
+    """One painting in a room, with everything needed to paint it again."""
+
+    genre = models.ForeignKey(
+        Genre, on_delete=models.PROTECT, related_name="artworks", verbose_name=_("room")
+    )
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    image = models.ImageField(_("image"), upload_to="artworks/", max_length=255)
+    thumb_small_webp = models.ImageField(
+        _("small thumbnail (WebP)"), upload_to="artworks/thumbs/", blank=True
+    )
+    thumb_small_jpeg = models.ImageField(
+        _("small thumbnail (JPEG)"), upload_to="artworks/thumbs/", blank=True
+    )
+    thumb_large_webp = models.ImageField(
+        _("large thumbnail (WebP)"), upload_to="artworks/thumbs/", blank=True
+    )
+    thumb_large_jpeg = models.ImageField(
+        _("large thumbnail (JPEG)"), upload_to="artworks/thumbs/", blank=True
+    )
+    width = models.PositiveIntegerField(_("width"), default=0)
+    height = models.PositiveIntegerField(_("height"), default=0)
+    # Provenance. The link is loose (a setting names the model) so the gallery
+    # does not depend on how training stores its checkpoints.
+    checkpoint = models.ForeignKey(
+        settings.GALLERY_CHECKPOINT_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="artworks",
+        verbose_name=_("checkpoint"),
+    )
+    seed = models.PositiveBigIntegerField(_("seed"))
+    psi = models.FloatField(_("truncation ψ"), default=1.0)
+    truncation_cutoff = models.PositiveSmallIntegerField(_("truncation cutoff"), null=True, blank=True)
+    noise_mode = models.CharField(
+        _("noise mode"), max_length=10, choices=NoiseMode.choices, default=NoiseMode.CONST
+    )
+    class_idx = models.PositiveSmallIntegerField(_("class index"), null=True, blank=True)
+    published = models.BooleanField(_("published"), default=False)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = PublishedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = _("artwork")
+        verbose_name_plural = _("artworks")
+        indexes = [models.Index(fields=["genre", "published", "-created"], name="gallery_art_room_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkpoint", "seed"],
+                condition=models.Q(checkpoint__isnull=False),
+                name="gallery_artwork_unique_checkpoint_seed",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_title
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:artwork", args=[self.pk])
+
+    @property
+    def display_title(self) -> str:
+        return self.title or _("Untitled (seed %(seed)s)") % {"seed": self.seed}
+
+    def thumb_size(self, target_width: int) -> tuple[int, int]:
+        """The (width, height) of the thumbnail made for ``target_width``."""
+        if not self.width or not self.height:
+            return target_width, target_width
+        width = min(target_width, self.width)
+        return width, max(1, round(self.height * width / self.width))
+
+    @property
+    def thumb_small_size(self) -> tuple[int, int]:
+        return self.thumb_size(THUMB_SMALL_WIDTH)
+
+    @property
+    def thumb_large_size(self) -> tuple[int, int]:
+        return self.thumb_size(THUMB_LARGE_WIDTH)
+
+    def neighbours(self) -> tuple[Artwork | None, Artwork | None]:
+        """The previous (newer) and next (older) published artworks in the same room."""
+        room = Artwork.objects.published().filter(genre_id=self.genre_id).exclude(pk=self.pk)
+        newer = Q(created__gt=self.created) | Q(created=self.created, pk__gt=self.pk)
+        older = Q(created__lt=self.created) | Q(created=self.created, pk__lt=self.pk)
+        previous = room.filter(newer).order_by("created", "id").first()
+        following = room.filter(older).order_by("-created", "-id").first()
+        return previous, following
+
+
+class MixingExhibit(models.Model):
+    """A style-mixing picture (StyleGAN paper, Figure 3): sources A down the side,
+    sources B across the top, and for each style band a grid whose cells take
+    A's styles except those of the band, which come from B."""
+
+    genre = models.ForeignKey(
+        Genre, on_delete=models.PROTECT, related_name="mixing_exhibits", verbose_name=_("room")
+    )
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    checkpoint = models.ForeignKey(
+        settings.GALLERY_CHECKPOINT_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="mixing_exhibits",
+        verbose_name=_("checkpoint"),
+    )
+    row_seeds = models.JSONField(_("seeds of sources A (rows)"), default=list)
+    col_seeds = models.JSONField(_("seeds of sources B (columns)"), default=list)
+    psi = models.FloatField(_("truncation ψ"), default=1.0)
+    noise_mode = models.CharField(
+        _("noise mode"), max_length=10, choices=NoiseMode.choices, default=NoiseMode.CONST
+    )
+    published = models.BooleanField(_("published"), default=False)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = PublishedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = _("mixing exhibit")
+        verbose_name_plural = _("mixing exhibits")
+        indexes = [models.Index(fields=["published", "-created"], name="gallery_mix_pub_idx")]
+
+    def __str__(self) -> str:
+        return self.display_title
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:exhibit", args=[self.pk])
+
+    @property
+    def display_title(self) -> str:
+        return self.title or _("Style mixing in %(room)s") % {"room": self.genre.display_name}
+
+
+class MixingSource(models.Model):
+    """One source painting of an exhibit: a row (source A) or a column (source B)."""
+
+    class Axis(models.TextChoices):
+        ROW = "row", _("source A (row)")
+        COL = "col", _("source B (column)")
+
+    exhibit = models.ForeignKey(MixingExhibit, on_delete=models.CASCADE, related_name="sources")
+    axis = models.CharField(_("axis"), max_length=3, choices=Axis.choices)
+    position = models.PositiveSmallIntegerField(_("position"))
+    seed = models.PositiveBigIntegerField(_("seed"))
+    image = models.ImageField(_("image"), upload_to="exhibits/", max_length=255)
+    # Optional: the same painting when it also hangs in a room.
+    artwork = models.ForeignKey(
+        Artwork, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("artwork")
+    )
+
+    class Meta:
+        ordering = ["exhibit", "axis", "position"]
+        verbose_name = _("mixing source")
+        verbose_name_plural = _("mixing sources")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exhibit", "axis", "position"], name="gallery_mixsource_unique_slot"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_axis_display()} {self.position + 1} (seed {self.seed})"
+
+
+class StyleBand(models.TextChoices):
+    COARSE = "coarse", _("coarse")
+    MIDDLE = "middle", _("middle")
+    FINE = "fine", _("fine")
+
+
+class MixingGrid(models.Model):
+    """One band's grid of an exhibit: cells copy B's styles in layers
+    ``layer_start`` up to (not including) ``layer_stop``."""
+
+    exhibit = models.ForeignKey(MixingExhibit, on_delete=models.CASCADE, related_name="grids")
+    band = models.CharField(_("style band"), max_length=10, choices=StyleBand.choices)
+    layer_start = models.PositiveSmallIntegerField(_("first layer"))
+    layer_stop = models.PositiveSmallIntegerField(_("layer after the last"))
+    # The composed figure (sources and cells in one picture), for download and admin.
+    figure = models.ImageField(_("composed figure"), upload_to="exhibits/", max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["exhibit", "layer_start"]
+        verbose_name = _("mixing grid")
+        verbose_name_plural = _("mixing grids")
+        constraints = [
+            models.UniqueConstraint(fields=["exhibit", "band"], name="gallery_mixgrid_unique_band")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_band_display()} ({self.layer_label})"
+
+    @property
+    def last_layer(self) -> int:
+        return self.layer_stop - 1
+
+    @property
+    def layer_label(self) -> str:
+        return _("layers %(first)s–%(last)s") % {"first": self.layer_start, "last": self.last_layer}
+
+    @property
+    def resolution_label(self) -> str:
+        """The feature-map resolutions the band's layers paint, e.g. '4²–8²'.
+        Two style inputs per resolution, starting at 4×4."""
+        low = 2 ** (2 + self.layer_start // 2)
+        high = 2 ** (2 + self.last_layer // 2)
+        return f"{low}²–{high}²"
+
+
+class MixingCell(models.Model):
+    """One mixed painting: row source A's styles with band styles from column source B."""
+
+    grid = models.ForeignKey(MixingGrid, on_delete=models.CASCADE, related_name="cells")
+    row = models.PositiveSmallIntegerField(_("row"))
+    col = models.PositiveSmallIntegerField(_("column"))
+    image = models.ImageField(_("image"), upload_to="exhibits/", max_length=255)
+
+    class Meta:
+        ordering = ["grid", "row", "col"]
+        verbose_name = _("mixing cell")
+        verbose_name_plural = _("mixing cells")
+        constraints = [
+            models.UniqueConstraint(fields=["grid", "row", "col"], name="gallery_mixcell_unique_cell")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grid} [{self.row}, {self.col}]"
