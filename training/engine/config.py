@@ -1,0 +1,90 @@
+"""Network configuration: the shape of a generator/discriminator pair.
+
+Stored in every checkpoint as plain JSON (``to_dict``), so a checkpoint can be
+rebuilt without pickles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+STYLE_MODES = ("modulated", "adain")
+
+
+@dataclass
+class NetworkConfig:
+    resolution: int = 256
+    z_dim: int = 512
+    w_dim: int = 512
+    mapping_layers: int = 8
+    mapping_lr_mult: float = 0.01
+    channel_base: int = 16384
+    channel_max: int = 512
+    style_mode: str = "modulated"
+    num_classes: int = 0
+    mbstd_group: int = 4
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the bad field and the accepted values."""
+        r = self.resolution
+        if not isinstance(r, int) or r < 32 or r > 1024 or (r & (r - 1)) != 0:
+            raise ValueError(
+                f"NetworkConfig.resolution={r!r} is not supported: use a power of two from 32 to 1024 "
+                "(32, 64, 128, 256, 512 or 1024)."
+            )
+        for name in ("z_dim", "w_dim", "channel_base", "channel_max", "mbstd_group"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"NetworkConfig.{name}={value!r} must be a positive integer.")
+        if not isinstance(self.mapping_layers, int) or self.mapping_layers < 1:
+            raise ValueError(
+                f"NetworkConfig.mapping_layers={self.mapping_layers!r} must be an integer of at least 1."
+            )
+        if not isinstance(self.num_classes, int) or self.num_classes < 0:
+            raise ValueError(
+                f"NetworkConfig.num_classes={self.num_classes!r} must be 0 (unconditional) "
+                "or a positive number of classes."
+            )
+        lr_mult = self.mapping_lr_mult
+        if not isinstance(lr_mult, (int, float)) or not (0 < lr_mult <= 1):
+            raise ValueError(
+                f"NetworkConfig.mapping_lr_mult={lr_mult!r} must be a number in (0, 1] (StyleGAN uses 0.01)."
+            )
+        if self.style_mode not in STYLE_MODES:
+            raise ValueError(
+                f"NetworkConfig.style_mode={self.style_mode!r} is unknown: "
+                f"choose one of {', '.join(STYLE_MODES)}."
+            )
+
+    @property
+    def log2_resolution(self) -> int:
+        return int(math.log2(self.resolution))
+
+    @property
+    def num_ws(self) -> int:
+        """One w per synthesis layer: conv+toRGB at 4x4, then two convs per doubling."""
+        return 2 * self.log2_resolution - 2
+
+    def channels_at(self, res: int) -> int:
+        """Feature channels used at a given resolution of the pyramid."""
+        return max(1, min(self.channel_base // res, self.channel_max))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NetworkConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(
+                f"NetworkConfig got unknown key(s) {unknown}; known keys are {sorted(known)}. "
+                "Was this written by a newer version of the engine?"
+            )
+        return cls(**d)

@@ -1,0 +1,550 @@
+"""StyleGAN generator and discriminator in plain PyTorch.
+
+Facts followed (StyleGAN, StyleGAN2, StyleGAN2-ADA papers): equalised learning
+rate (weights stored at unit variance, scaled at run time), a mapping network
+with a learning-rate multiplier, a synthesis network fed one w per layer with
+per-pixel noise and a learned constant, a skip-architecture generator and a
+residual discriminator with a minibatch standard-deviation layer.
+
+Layer/w layout (identical in both style modes, so ``num_ws`` = 2*log2(R) - 2):
+the 4x4 block has ``conv1`` (w0) and ``torgb`` (w1); every later block at
+resolution r has ``conv0`` (upsampling), ``conv1`` and ``torgb``, and its
+``conv0`` shares the w of the previous block's ``torgb``.
+
+No custom CUDA: everything is ordinary PyTorch ops, so it runs on CPU, CUDA and
+under ``torch.autocast``. Normalisation and (de)modulation are done in float32.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import NetworkConfig
+
+NOISE_MODES = ("random", "const", "none")
+LRELU_SLOPE = 0.2
+LRELU_GAIN = math.sqrt(2.0)
+# Reduced-precision activations can overflow in deep stacks; StyleGAN2-ADA clamps too.
+FP16_CLAMP = 256.0
+W_AVG_BETA = 0.995
+
+
+def lrelu(x: Tensor) -> Tensor:
+    """Leaky ReLU scaled by sqrt(2) so that activations keep unit variance."""
+    return F.leaky_relu(x, LRELU_SLOPE) * LRELU_GAIN
+
+
+def _clamp_half(x: Tensor) -> Tensor:
+    return x.clamp(-FP16_CLAMP, FP16_CLAMP) if x.dtype == torch.float16 else x
+
+
+def _blur_kernel(channels: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    k = torch.tensor([1.0, 3.0, 3.0, 1.0], device=device, dtype=dtype)
+    k2 = torch.outer(k, k)
+    k2 = k2 / k2.sum()
+    return k2.expand(channels, 1, 4, 4)
+
+
+def downsample2d(x: Tensor) -> Tensor:
+    """Anti-aliased 2x downsampling: [1,3,3,1] blur, then stride 2."""
+    c = x.shape[1]
+    x = F.pad(x, (1, 1, 1, 1))
+    return F.conv2d(x, _blur_kernel(c, x.device, x.dtype), stride=2, groups=c)
+
+
+def upsample2d(x: Tensor) -> Tensor:
+    """2x upsampling; bilinear at scale 2 is the [1,3,3,1] filter of StyleGAN2."""
+    return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+
+
+def normalize_2nd_moment(x: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    x = x.float()
+    return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()
+
+
+class EqualLinear(nn.Module):
+    """Fully connected layer with equalised learning rate and an lr multiplier."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        bias_init: float = 0.0,
+        lr_mult: float = 1.0,
+        activation: str = "linear",
+    ) -> None:
+        super().__init__()
+        if activation not in ("linear", "lrelu"):
+            raise ValueError(f"EqualLinear activation={activation!r}: use 'linear' or 'lrelu'.")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.activation = activation
+        # Stored weights are N(0, 1/lr_mult^2); run-time scaling restores He init and
+        # makes Adam's effective step lr_mult times smaller.
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mult)
+        self.bias = nn.Parameter(torch.full([out_features], float(bias_init))) if bias else None
+        self.weight_gain = lr_mult / math.sqrt(in_features)
+        self.bias_gain = lr_mult
+
+    def forward(self, x: Tensor) -> Tensor:
+        w = self.weight * self.weight_gain
+        b = self.bias * self.bias_gain if self.bias is not None else None
+        if not torch.is_autocast_enabled():
+            w = w.to(x.dtype)
+            b = b.to(x.dtype) if b is not None else None
+        x = F.linear(x, w, b)
+        return lrelu(x) if self.activation == "lrelu" else x
+
+    def extra_repr(self) -> str:
+        return f"in={self.in_features}, out={self.out_features}, act={self.activation}"
+
+
+class EqualConv2d(nn.Module):
+    """Convolution with equalised learning rate, optional 2x up/down sampling."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        bias: bool = True,
+        activation: str = "linear",
+        up: bool = False,
+        down: bool = False,
+    ) -> None:
+        super().__init__()
+        if up and down:
+            raise ValueError("EqualConv2d cannot both upsample and downsample.")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.activation = activation
+        self.up = up
+        self.down = down
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.up:
+            x = upsample2d(x)
+        if self.down:
+            # Blur-then-subsample before the conv: same receptive field, 4x cheaper.
+            x = downsample2d(x)
+        w = self.weight * self.weight_gain
+        x = F.conv2d(x, w if torch.is_autocast_enabled() else w.to(x.dtype), padding=self.kernel_size // 2)
+        if self.bias is not None:
+            x = x + self.bias.to(x.dtype).view(1, -1, 1, 1)
+        if self.activation == "lrelu":
+            x = lrelu(x)
+        return _clamp_half(x)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}->{self.out_channels}, k={self.kernel_size}, "
+            f"up={self.up}, down={self.down}, act={self.activation}"
+        )
+
+
+class MappingNetwork(nn.Module):
+    """z (and optional class label) -> w, broadcast to one w per synthesis layer."""
+
+    def __init__(
+        self,
+        z_dim: int,
+        w_dim: int,
+        num_ws: int,
+        num_layers: int = 8,
+        lr_mult: float = 0.01,
+        num_classes: int = 0,
+    ) -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        self.w_dim = w_dim
+        self.num_ws = num_ws
+        self.num_classes = num_classes
+        self.embed = EqualLinear(num_classes, w_dim) if num_classes > 0 else None
+        in_dim = z_dim + (w_dim if num_classes > 0 else 0)
+        dims = [in_dim] + [w_dim] * num_layers
+        self.layers = nn.ModuleList(
+            EqualLinear(dims[i], dims[i + 1], lr_mult=lr_mult, activation="lrelu") for i in range(num_layers)
+        )
+        self.register_buffer("w_avg", torch.zeros(w_dim))
+
+    def forward(
+        self,
+        z: Tensor,
+        c: Tensor | None = None,
+        psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        update_w_avg: bool = False,
+    ) -> Tensor:
+        if z.ndim != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"MappingNetwork expects z of shape [N, {self.z_dim}], got {list(z.shape)}.")
+        x = normalize_2nd_moment(z)
+        if self.num_classes > 0:
+            if c is None:
+                raise ValueError(
+                    f"This generator is class-conditional ({self.num_classes} classes): pass c, "
+                    f"a one-hot tensor of shape [N, {self.num_classes}]."
+                )
+            if c.shape != (z.shape[0], self.num_classes):
+                raise ValueError(
+                    f"MappingNetwork expects c of shape [{z.shape[0]}, {self.num_classes}], "
+                    f"got {list(c.shape)}."
+                )
+            y = normalize_2nd_moment(self.embed(c.to(z.device, torch.float32)))
+            x = torch.cat([x, y], dim=1)
+        elif c is not None and c.numel() > 0:
+            raise ValueError("This generator is unconditional (num_classes=0): pass c=None.")
+        for layer in self.layers:
+            x = layer(x)
+        w = x.float()
+        if update_w_avg:
+            with torch.no_grad():
+                self.w_avg.copy_(w.detach().mean(dim=0).lerp(self.w_avg, W_AVG_BETA))
+        ws = w.unsqueeze(1).repeat(1, self.num_ws, 1)
+        if psi != 1.0:
+            cutoff = self.num_ws if truncation_cutoff is None else int(truncation_cutoff)
+            if not 0 <= cutoff <= self.num_ws:
+                raise ValueError(f"truncation_cutoff={truncation_cutoff} must be in 0..{self.num_ws}.")
+            ws = ws.clone()
+            ws[:, :cutoff] = self.w_avg.lerp(ws[:, :cutoff], psi)
+        return ws
+
+
+class StyleConv(nn.Module):
+    """One synthesis layer: conv, noise, bias, activation, with a w-controlled style.
+
+    ``modulated`` (StyleGAN2): the style scales the conv weights per sample, then
+    demodulation renormalises them. ``adain`` (StyleGAN 2018): plain conv, then
+    instance normalisation and a per-channel style scale and bias.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, w_dim: int, resolution: int, style_mode: str, up: bool
+    ) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.resolution = resolution
+        self.style_mode = style_mode
+        self.up = up
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, 3, 3))
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.weight_gain = 1.0 / math.sqrt(in_channels * 9)
+        if style_mode == "modulated":
+            self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
+        else:
+            # Scale starts at 1 and bias at 0: AdaIN initially passes the normalised features.
+            self.affine = EqualLinear(w_dim, 2 * out_channels)
+            with torch.no_grad():
+                self.affine.bias[:out_channels].fill_(1.0)
+        self.noise_strength = nn.Parameter(torch.zeros([]))
+        self.register_buffer("noise_const", torch.zeros(1, 1, resolution, resolution))
+
+    def forward(self, x: Tensor, w: Tensor, noise_mode: str, noise: Tensor | None = None) -> Tensor:
+        n = x.shape[0]
+        if self.up:
+            x = upsample2d(x)
+        weight = self.weight.float() * self.weight_gain
+        if self.style_mode == "modulated":
+            styles = self.affine(w).float()  # [N, in]
+            # Per-sample weights: grouped conv. Demodulation in float32 for autocast safety.
+            wmod = weight.unsqueeze(0) * styles.view(n, 1, -1, 1, 1)
+            wmod = wmod * (wmod.square().sum(dim=[2, 3, 4], keepdim=True) + 1e-8).rsqrt()
+            h, wd = x.shape[2], x.shape[3]
+            xg = x.reshape(1, n * self.in_channels, h, wd)
+            wg = wmod.reshape(n * self.out_channels, self.in_channels, 3, 3)
+            if not torch.is_autocast_enabled():
+                wg = wg.to(x.dtype)
+            x = F.conv2d(xg, wg, padding=1, groups=n).reshape(n, self.out_channels, h, wd)
+        else:
+            x = F.conv2d(x, weight if torch.is_autocast_enabled() else weight.to(x.dtype), padding=1)
+        x = x + self._noise(x, noise_mode, noise)
+        x = lrelu(x + self.bias.to(x.dtype).view(1, -1, 1, 1))
+        if self.style_mode == "adain":
+            styles = self.affine(w).float()
+            scale, shift = styles[:, : self.out_channels], styles[:, self.out_channels :]
+            xf = x.float()
+            xf = (xf - xf.mean(dim=[2, 3], keepdim=True)) * (
+                xf.var(dim=[2, 3], keepdim=True, unbiased=False) + 1e-8
+            ).rsqrt()
+            x = (xf * scale.view(n, -1, 1, 1) + shift.view(n, -1, 1, 1)).to(x.dtype)
+        return _clamp_half(x)
+
+    def _noise(self, x: Tensor, noise_mode: str, noise: Tensor | None) -> Tensor:
+        n, _, h, w = x.shape
+        if noise is not None:
+            if noise.shape != (n, 1, h, w):
+                raise ValueError(
+                    f"noise for the {h}x{w} layer must have shape [{n}, 1, {h}, {w}], "
+                    f"got {list(noise.shape)}."
+                )
+            return noise.to(x.device, x.dtype) * self.noise_strength.to(x.dtype)
+        if noise_mode == "random":
+            return torch.randn(n, 1, h, w, device=x.device, dtype=x.dtype) * self.noise_strength.to(x.dtype)
+        if noise_mode == "const":
+            return self.noise_const.to(x.dtype) * self.noise_strength.to(x.dtype)
+        return torch.zeros((), device=x.device, dtype=x.dtype)
+
+
+class ToRGB(nn.Module):
+    """1x1 conv to RGB, modulated by its style but not demodulated (as in StyleGAN2)."""
+
+    def __init__(self, in_channels: int, w_dim: int) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.affine = EqualLinear(w_dim, in_channels, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(3, in_channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(3))
+        self.weight_gain = 1.0 / math.sqrt(in_channels)
+
+    def forward(self, x: Tensor, w: Tensor) -> Tensor:
+        # Scaling the input by the style equals modulating the 1x1 weights; cheaper.
+        styles = self.affine(w).float() * self.weight_gain
+        x = x * styles.to(x.dtype).view(x.shape[0], -1, 1, 1)
+        weight = self.weight if torch.is_autocast_enabled() else self.weight.to(x.dtype)
+        x = F.conv2d(x, weight) + self.bias.to(x.dtype).view(1, -1, 1, 1)
+        return x.float()
+
+
+class SynthesisBlock(nn.Module):
+    def __init__(
+        self, in_channels: int, out_channels: int, w_dim: int, resolution: int, style_mode: str
+    ) -> None:
+        super().__init__()
+        self.resolution = resolution
+        self.is_first = in_channels == 0
+        if self.is_first:
+            self.const = nn.Parameter(torch.randn(out_channels, 4, 4))
+            self.conv0 = None
+        else:
+            self.conv0 = StyleConv(in_channels, out_channels, w_dim, resolution, style_mode, up=True)
+        self.conv1 = StyleConv(out_channels, out_channels, w_dim, resolution, style_mode, up=False)
+        self.torgb = ToRGB(out_channels, w_dim)
+        self.num_conv = 1 if self.is_first else 2
+
+    def forward(
+        self,
+        x: Tensor | None,
+        img: Tensor | None,
+        ws: Tensor,
+        noise_mode: str,
+        noise: Sequence[Tensor | None],
+    ) -> tuple[Tensor, Tensor]:
+        """ws: [N, num_conv + 1, w_dim], the block's convs then its toRGB."""
+        if self.is_first:
+            x = self.const.unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
+            x = self.conv1(x, ws[:, 0], noise_mode, noise[0])
+        else:
+            x = self.conv0(x, ws[:, 0], noise_mode, noise[0])
+            x = self.conv1(x, ws[:, 1], noise_mode, noise[1])
+        y = self.torgb(x, ws[:, self.num_conv])
+        img = y if img is None else upsample2d(img) + y
+        return x, img
+
+
+class SynthesisNetwork(nn.Module):
+    """ws [N, num_ws, w_dim] -> image [N, 3, R, R] in roughly [-1, 1]."""
+
+    def __init__(self, cfg: NetworkConfig) -> None:
+        super().__init__()
+        self.w_dim = cfg.w_dim
+        self.img_resolution = cfg.resolution
+        self.num_ws = cfg.num_ws
+        resolutions = [2**i for i in range(2, cfg.log2_resolution + 1)]
+        self.block_resolutions = resolutions
+        blocks = []
+        for res in resolutions:
+            in_ch = 0 if res == 4 else cfg.channels_at(res // 2)
+            blocks.append(SynthesisBlock(in_ch, cfg.channels_at(res), cfg.w_dim, res, cfg.style_mode))
+        self.blocks = nn.ModuleList(blocks)
+        self.reset_const_noise(seed=0)
+
+    @property
+    def noise_layers(self) -> list[StyleConv]:
+        """Every layer that takes a noise input, in the order of ``noise`` arguments."""
+        layers = []
+        for block in self.blocks:
+            if block.conv0 is not None:
+                layers.append(block.conv0)
+            layers.append(block.conv1)
+        return layers
+
+    @torch.no_grad()
+    def reset_const_noise(self, seed: int = 0) -> None:
+        """Fill the fixed noise buffers used by noise_mode='const' from a seeded CPU generator."""
+        gen = torch.Generator().manual_seed(seed)
+        for layer in self.noise_layers:
+            r = layer.resolution
+            layer.noise_const.copy_(torch.randn(1, 1, r, r, generator=gen))
+
+    def make_noise(self, seeds: Sequence[int]) -> list[Tensor]:
+        """Per-sample noise for every layer, drawn on CPU from each seed (device-independent)."""
+        per_layer: list[list[Tensor]] = [[] for _ in self.noise_layers]
+        for seed in seeds:
+            gen = torch.Generator().manual_seed(int(seed))
+            for i, layer in enumerate(self.noise_layers):
+                r = layer.resolution
+                per_layer[i].append(torch.randn(1, 1, r, r, generator=gen))
+        return [torch.cat(t, dim=0) for t in per_layer]
+
+    def forward(
+        self, ws: Tensor, noise_mode: str = "random", noise: Sequence[Tensor] | None = None
+    ) -> Tensor:
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode={noise_mode!r} is unknown: choose one of {', '.join(NOISE_MODES)}.")
+        if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
+            raise ValueError(
+                f"SynthesisNetwork at {self.img_resolution}px expects ws of shape "
+                f"[N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}."
+            )
+        num_noise = len(self.noise_layers)
+        if noise is not None and len(noise) != num_noise:
+            raise ValueError(f"noise must hold {num_noise} tensors (one per noise layer), got {len(noise)}.")
+        x = img = None
+        w_idx = noise_idx = 0
+        for block in self.blocks:
+            block_ws = ws[:, w_idx : w_idx + block.num_conv + 1]
+            block_noise = (
+                list(noise[noise_idx : noise_idx + block.num_conv])
+                if noise is not None
+                else [None] * block.num_conv
+            )
+            x, img = block(x, img, block_ws, noise_mode, block_noise)
+            w_idx += block.num_conv
+            noise_idx += block.num_conv
+        assert img is not None
+        assert img.shape[1:] == (3, self.img_resolution, self.img_resolution)
+        return img
+
+
+class Generator(nn.Module):
+    def __init__(self, cfg: NetworkConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.z_dim = cfg.z_dim
+        self.w_dim = cfg.w_dim
+        self.num_classes = cfg.num_classes
+        self.img_resolution = cfg.resolution
+        self.num_ws = cfg.num_ws
+        self.synthesis = SynthesisNetwork(cfg)
+        self.mapping = MappingNetwork(
+            cfg.z_dim,
+            cfg.w_dim,
+            cfg.num_ws,
+            num_layers=cfg.mapping_layers,
+            lr_mult=cfg.mapping_lr_mult,
+            num_classes=cfg.num_classes,
+        )
+
+    def forward(
+        self,
+        z: Tensor,
+        c: Tensor | None = None,
+        psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        noise_mode: str = "random",
+        update_w_avg: bool = False,
+    ) -> Tensor:
+        ws = self.mapping(z, c, psi=psi, truncation_cutoff=truncation_cutoff, update_w_avg=update_w_avg)
+        return self.synthesis(ws, noise_mode=noise_mode)
+
+
+def minibatch_stddev(x: Tensor, group_size: int) -> Tensor:
+    """Append one feature map: the std of features across a group of samples.
+
+    The group is the largest divisor of the batch not above ``group_size``, so
+    any batch size works (a batch of 1 gets a zero map).
+    """
+    n, c, h, w = x.shape
+    g = min(group_size, n)
+    while n % g:
+        g -= 1
+    y = x.float().reshape(g, n // g, c, h, w)
+    y = (y - y.mean(dim=0)).square().mean(dim=0)
+    y = (y + 1e-8).sqrt().mean(dim=[1, 2, 3])  # [n // g]
+    y = y.reshape(-1, 1, 1, 1).repeat(g, 1, h, w).to(x.dtype)
+    return torch.cat([x, y], dim=1)
+
+
+class DiscriminatorBlock(nn.Module):
+    """Residual block: two 3x3 convs (second downsamples) plus a 1x1 downsampling skip."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv0 = EqualConv2d(in_channels, in_channels, 3, activation="lrelu")
+        self.conv1 = EqualConv2d(in_channels, out_channels, 3, activation="lrelu", down=True)
+        self.skip = EqualConv2d(in_channels, out_channels, 1, bias=False, down=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.skip(x)
+        x = self.conv1(self.conv0(x))
+        return (x + y) * math.sqrt(0.5)
+
+
+class Discriminator(nn.Module):
+    """image [N, 3, R, R] (and one-hot c) -> logits [N, 1].
+
+    Class conditioning is by projection: the final features are dotted with a
+    learned embedding of the label.
+    """
+
+    def __init__(self, cfg: NetworkConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.img_resolution = cfg.resolution
+        self.num_classes = cfg.num_classes
+        self.mbstd_group = cfg.mbstd_group
+        top = cfg.channels_at(cfg.resolution)
+        self.fromrgb = EqualConv2d(3, top, 1, activation="lrelu")
+        blocks = []
+        res = cfg.resolution
+        while res > 4:
+            blocks.append(DiscriminatorBlock(cfg.channels_at(res), cfg.channels_at(res // 2)))
+            res //= 2
+        self.blocks = nn.ModuleList(blocks)
+        c4 = cfg.channels_at(4)
+        self.conv = EqualConv2d(c4 + 1, c4, 3, activation="lrelu")
+        self.fc = EqualLinear(c4 * 16, c4, activation="lrelu")
+        self.cmap_dim = c4 if cfg.num_classes > 0 else 1
+        self.out = EqualLinear(c4, self.cmap_dim)
+        self.embed = EqualLinear(cfg.num_classes, self.cmap_dim) if cfg.num_classes > 0 else None
+
+    def forward(self, img: Tensor, c: Tensor | None = None) -> Tensor:
+        r = self.img_resolution
+        if img.ndim != 4 or img.shape[1:] != (3, r, r):
+            raise ValueError(
+                f"Discriminator expects images of shape [N, 3, {r}, {r}], got {list(img.shape)}."
+            )
+        x = self.fromrgb(img)
+        for block in self.blocks:
+            x = block(x)
+        x = minibatch_stddev(x, self.mbstd_group)
+        x = self.conv(x)
+        x = self.fc(x.flatten(1))
+        x = self.out(x).float()
+        if self.embed is None:
+            if c is not None and c.numel() > 0:
+                raise ValueError("This discriminator is unconditional (num_classes=0): pass c=None.")
+            return x
+        if c is None or c.shape != (img.shape[0], self.num_classes):
+            got = None if c is None else list(c.shape)
+            raise ValueError(
+                "This discriminator is class-conditional: pass c of shape "
+                f"[{img.shape[0]}, {self.num_classes}], got {got}."
+            )
+        cmap = normalize_2nd_moment(self.embed(c.to(x.device, torch.float32)))
+        return (x * cmap).sum(dim=1, keepdim=True) / math.sqrt(self.cmap_dim)
+
+
+def build_networks(cfg: NetworkConfig) -> tuple[Generator, Discriminator]:
+    """A freshly initialised generator/discriminator pair for ``cfg``."""
+    return Generator(cfg), Discriminator(cfg)
