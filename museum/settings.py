@@ -262,6 +262,38 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
+# Crawlers (scraper/crawling/). Each museum's API base URL can be pointed
+# elsewhere (tests use a local server); only these hosts plus each source's
+# image hosts are ever fetched.
+SCRAPER_BASE_URLS = {
+    "aic": os.environ.get("SCRAPER_AIC_URL", "https://api.artic.edu"),
+    "cma": os.environ.get("SCRAPER_CMA_URL", "https://openaccess-api.clevelandart.org"),
+    "met": os.environ.get("SCRAPER_MET_URL", "https://collectionapi.metmuseum.org"),
+    "wikimedia": os.environ.get("SCRAPER_WIKIMEDIA_URL", "https://commons.wikimedia.org"),
+}
+# Lets a crawl reach 127.0.0.0/8 and ::1 (and nothing else private): for tests and benchmarks only.
+SCRAPER_ALLOW_LOOPBACK = env_bool("SCRAPER_ALLOW_LOOPBACK", False)
+SCRAPER_USER_AGENT = os.environ.get(
+    "SCRAPER_USER_AGENT", "AIArtGalleryBot/0.1 (+https://github.com/ai-art-gallery; open-access paintings)"
+)
+# Per-source politeness: seconds between requests and requests at a time per host.
+# AIC asks for at most 60 requests/minute, single-threaded; the Met blocks quick clients.
+# SCRAPER_DOWNLOAD_DELAY / SCRAPER_CONCURRENCY override every source (e.g. 0 / 8 for a local benchmark).
+SCRAPER_RATE_LIMITS = {
+    "aic": {"delay": 1.0, "concurrency": 1},
+    "cma": {"delay": 0.5, "concurrency": 2},
+    "met": {"delay": 1.0, "concurrency": 1},
+    "wikimedia": {"delay": 1.0, "concurrency": 1},
+}
+for _limits in SCRAPER_RATE_LIMITS.values():
+    if os.environ.get("SCRAPER_DOWNLOAD_DELAY"):
+        _limits["delay"] = float(os.environ["SCRAPER_DOWNLOAD_DELAY"])
+    _limits["concurrency"] = env_int("SCRAPER_CONCURRENCY", _limits["concurrency"])
+SCRAPER_AUTOTHROTTLE = env_bool("SCRAPER_AUTOTHROTTLE", True)
+# Retries on 429/5xx: wait base * 2**attempt seconds (or the server's Retry-After), at most this many times.
+SCRAPER_RETRY_TIMES = env_int("SCRAPER_RETRY_TIMES", 3)
+SCRAPER_RETRY_BACKOFF = float(os.environ.get("SCRAPER_RETRY_BACKOFF") or 2.0)
+
 # Where the gallery's provenance points: training provides the model.
 GALLERY_CHECKPOINT_MODEL = "training.Checkpoint"
 

@@ -148,9 +148,25 @@ def celery_worker_factory(transactional_db, tmp_path: Path) -> Iterator[Callable
         log_path = tmp_path / f"worker-{len(workers)}.log"
         name = f"test{len(workers)}-{uuid.uuid4().hex[:6]}@%h"
         cmd = [
-            sys.executable, "-m", "celery", "-A", "museum", "worker",
-            "-Q", queues, "-P", pool, "-c", str(concurrency), "-n", name,
-            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "museum",
+            "worker",
+            "-Q",
+            queues,
+            "-P",
+            pool,
+            "-c",
+            str(concurrency),
+            "-n",
+            name,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
         ]
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
@@ -173,7 +189,9 @@ def celery_worker_factory(transactional_db, tmp_path: Path) -> Iterator[Callable
         worker.stop()
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.25, what: str = "") -> object:
+def wait_for(
+    predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.25, what: str = ""
+) -> object:
     """Poll until ``predicate()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,0 +1,60 @@
+# The two commands:
+#   make run    fresh clone -> a running museum on the embedded defaults
+#   make test   the whole test suite (lint, format check, pytest)
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+PYTEST_ARGS ?=
+
+.PHONY: run test venv dev-deps migrate demo web worker lint format browser-deps clean-data help
+
+help:
+	@echo "make run     install, migrate, fill the museum with the offline demo, start web + workers"
+	@echo "make test    ruff lint + format check, then the whole pytest suite"
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+dev-deps: $(VENV)/.dev-installed
+
+migrate: venv
+	$(PY) manage.py migrate --no-input
+
+demo: migrate
+	$(PY) manage.py demo
+
+# Web and workers in the foreground; Ctrl-C stops them all.
+run: demo
+	@$(PY) -m museum.localrun --host $(HOST) --port $(PORT)
+
+lint: dev-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: dev-deps
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+browser-deps:
+	@test -x $(CHROMIUM) || { \
+	  echo "Chromium is needed for the browser tests: installing Debian's chromium package."; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+test: dev-deps browser-deps lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean-data:
+	rm -rf data
