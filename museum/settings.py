@@ -299,3 +299,12 @@ GALLERY_CHECKPOINT_MODEL = "training.Checkpoint"
 
 # The torch device the workers use: "auto" picks CUDA when present.
 TORCH_DEVICE = os.environ.get("TORCH_DEVICE", "auto")
+
+# Training runs (training/tasks.py): the worker-local folder for run
+# directories, how often a running task renews its heartbeat, after how long a
+# silent run counts as stale (a lost worker) and is re-queued, and the fewest
+# approved images a genre needs before a run may start.
+TRAINING_WORK_DIR = Path(os.environ.get("AAG_TRAINING_WORK_DIR", DATA_DIR / "training-runs"))
+TRAINING_HEARTBEAT_SECONDS = env_int("TRAINING_HEARTBEAT_SECONDS", 5)
+TRAINING_STALE_SECONDS = env_int("TRAINING_STALE_SECONDS", 120)
+TRAINING_MIN_IMAGES = env_int("TRAINING_MIN_IMAGES", 16)

@@ -6,8 +6,11 @@ The engine in ``training.engine`` knows nothing of these rows; the tasks in
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,10 +27,17 @@ class Dataset(models.Model):
     genre = models.ForeignKey("gallery.Genre", on_delete=models.PROTECT, related_name="datasets")
     resolution = models.PositiveIntegerField(_("resolution"))
     image_count = models.PositiveIntegerField(_("images"), default=0)
-    packed_file = models.FileField(_("packed file"), storage=checkpoint_storage, upload_to="datasets/", blank=True)
+    packed_file = models.FileField(
+        _("packed file"), storage=checkpoint_storage, upload_to="datasets/", blank=True
+    )
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     skipped = models.JSONField(_("skipped images"), default=list, blank=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
+    # Which approved images were frozen into this dataset. The packed file and
+    # its hash are the snapshot itself; these links say where it came from.
+    images = models.ManyToManyField(
+        "scraper.ScrapedImage", related_name="datasets", blank=True, verbose_name=_("images")
+    )
 
     class Meta:
         ordering = ["-created"]
@@ -67,6 +77,15 @@ class TrainingRun(models.Model):
     created = models.DateTimeField(_("created"), auto_now_add=True)
     started = models.DateTimeField(_("started"), null=True, blank=True)
     finished = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The lease: the task that holds this token owns the run while its
+    # heartbeat is fresh. A second delivery of the same message, or a stale-run
+    # requeue, finds the token taken and does nothing.
+    lease_token = models.CharField(_("lease token"), max_length=32, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    step = models.PositiveBigIntegerField(_("training step"), default=0)
+    # Every step executed across all attempts, including steps redone after a
+    # worker was lost since its last checkpoint.
+    steps_trained = models.PositiveBigIntegerField(_("steps trained (all attempts)"), default=0)
 
     class Meta:
         ordering = ["-created"]
@@ -77,22 +96,109 @@ class TrainingRun(models.Model):
     def __str__(self) -> str:
         return f"Run {self.pk} ({self.genre.slug})"
 
+    @property
+    def target_kimg(self) -> float:
+        return float(self.config.get("total_kimg") or 0)
+
+    @property
+    def resolution(self) -> int | None:
+        return (self.config.get("network") or {}).get("resolution")
+
+    @property
+    def progress_percent(self) -> float:
+        if not self.target_kimg:
+            return 0.0
+        return max(0.0, min(100.0, 100.0 * self.kimg_done / self.target_kimg))
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING, self.Status.CANCELLING}
+
+    def heartbeat_is_fresh(self, now: datetime | None = None) -> bool:
+        """True while the worker holding the lease has beaten recently enough."""
+        if self.heartbeat is None:
+            return False
+        now = now or timezone.now()
+        return now - self.heartbeat < timedelta(seconds=settings.TRAINING_STALE_SECONDS)
+
+
+def sample_upload_to(instance: TrainingSample, filename: str) -> str:
+    return f"runs/{instance.run_id}/samples/{filename}"
+
+
+class TrainingSample(models.Model):
+    """The fixed-seed sample grid the engine draws at every tick, kept in the
+    private checkpoint storage and shown on the run's admin page."""
+
+    run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="samples")
+    kimg = models.FloatField(_("kimg"))
+    step = models.PositiveBigIntegerField(_("step"), default=0)
+    image = models.FileField(_("grid"), storage=checkpoint_storage, upload_to=sample_upload_to)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "kimg"]
+        verbose_name = _("sample grid")
+        verbose_name_plural = _("sample grids")
+        constraints = [models.UniqueConstraint(fields=["run", "kimg"], name="training_sample_unique_kimg")]
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} samples @ {self.kimg:g} kimg"
+
+
+def checkpoint_upload_to(instance: Checkpoint, filename: str) -> str:
+    return f"runs/{instance.run_id}/checkpoints/{filename}"
+
 
 class Checkpoint(models.Model):
     run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="checkpoints")
     kimg = models.FloatField(_("kimg"))
-    file = models.FileField(_("file"), storage=checkpoint_storage, upload_to="checkpoints/")
+    file = models.FileField(_("file"), storage=checkpoint_storage, upload_to=checkpoint_upload_to)
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.BigIntegerField(_("size (bytes)"), default=0)
     metric = models.FloatField(_("quality metric (SWD)"), null=True, blank=True)
     published = models.BooleanField(_("published"), default=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
+    step = models.PositiveBigIntegerField(_("step"), default=0)
 
     class Meta:
         ordering = ["run", "kimg"]
         verbose_name = _("checkpoint")
         verbose_name_plural = _("checkpoints")
         permissions = [("publish_checkpoint", _("Can publish checkpoints and generate artworks"))]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "kimg"], name="training_checkpoint_unique_kimg")
+        ]
 
     def __str__(self) -> str:
         return f"Run {self.run_id} @ {self.kimg:g} kimg"
+
+
+class GenerationSchedule(models.Model):
+    """How often a room gets new paintings from its genre's published
+    checkpoint. Staff edit it in the admin; ``gallery.periodic.refresh_rooms``
+    (run by beat every few minutes) queues the batches that are due."""
+
+    genre = models.OneToOneField(
+        "gallery.Genre", on_delete=models.CASCADE, related_name="generation_schedule"
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    every_hours = models.PositiveIntegerField(_("every (hours)"), default=24)
+    count = models.PositiveIntegerField(_("paintings per batch"), default=16)
+    psi = models.FloatField(_("truncation ψ"), default=0.7)
+    last_queued = models.DateTimeField(_("last queued"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["genre__position"]
+        verbose_name = _("room refresh schedule")
+        verbose_name_plural = _("room refresh schedules")
+
+    def __str__(self) -> str:
+        return f"{self.genre.slug}: {self.count} every {self.every_hours} h"
+
+    def is_due(self, now: datetime | None = None) -> bool:
+        if not self.enabled:
+            return False
+        if self.last_queued is None:
+            return True
+        return (now or timezone.now()) - self.last_queued >= timedelta(hours=self.every_hours)
