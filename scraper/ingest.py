@@ -1,0 +1,183 @@
+"""Turn a downloaded image into a ScrapedImage, and count every outcome on its crawl job.
+
+Called by the Scrapy item pipeline (one call per item) and by anything else
+that brings images in (the demo museum, the benchmark).
+
+Near duplicates: a perceptual hash is 64 bits, also stored as eight indexed
+8-bit bands (see ``scraper.models.PHASH_BANDS``). Two hashes within Hamming
+distance ``NEAR_DUPLICATE_DISTANCE`` (6) share at least two equal bands, so
+an indexed OR of eight equality lookups returns every true candidate. Only
+those candidates (about 8/256 of a genre with evenly spread hashes, capped at
+``MAX_NEAR_DUPLICATE_CANDIDATES``) are compared in Python, instead of the
+whole genre on every ingest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from gallery.models import Genre
+from scraper.imagecheck import DEFAULT_MAX_BYTES, DEFAULT_MIN_SIDE, ImageRejected, check_image
+from scraper.models import PHASH_BAND_FIELDS, CrawlJob, ScrapedImage, phash_bands
+
+NEAR_DUPLICATE_DISTANCE = 6
+MAX_NEAR_DUPLICATE_CANDIDATES = 2000
+LOG_TAIL_LINES = 200
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: str  # "stored", "duplicate" or "rejected"
+    reason: str = ""  # e.g. "truncated"; "near_duplicate" for a stored near duplicate
+    image_id: int | None = None  # the stored image, or the one this duplicates
+
+
+def ingest_image(
+    job_id: int | None, item: dict[str, Any], data: bytes, content_type: str | None = None
+) -> IngestResult:
+    """Check, store and record one image. Bad images are counted, never raised.
+
+    ``job_id`` may be None for images that come from no crawl (demo data,
+    benchmarks); then ``item["genre"]`` must name the genre.
+    """
+    label = item.get("image_url") or f"{item.get('source', '?')}:{item.get('source_id', '?')}"
+    try:
+        checked = check_image(
+            data,
+            content_type,
+            max_bytes=getattr(settings, "SCRAPER_MAX_IMAGE_BYTES", DEFAULT_MAX_BYTES),
+            min_side=getattr(settings, "SCRAPER_MIN_IMAGE_SIDE", DEFAULT_MIN_SIDE),
+        )
+    except ImageRejected as exc:
+        record_outcome(job_id, "rejected", exc.reason, f"{label}: {exc.detail}")
+        return IngestResult("rejected", exc.reason)
+
+    existing_id = (
+        ScrapedImage.objects.filter(content_hash=checked.sha256).values_list("id", flat=True).first()
+    )
+    if existing_id is not None:
+        record_outcome(job_id, "duplicate", "", f"{label}: same content as image #{existing_id}")
+        return IngestResult("duplicate", "", existing_id)
+
+    genre = _genre_for(job_id, item)
+    near = find_near_duplicate(genre.pk, checked.phash)
+    name = f"scraped/{checked.sha256[:2]}/{checked.sha256}.{checked.extension}"
+    # Same name means same bytes, so a file left by an earlier (deleted) row is reused.
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(checked.data))
+    try:
+        with transaction.atomic():
+            image = ScrapedImage.objects.create(
+                job_id=job_id,
+                genre=genre,
+                source=item.get("source", ""),
+                source_id=str(item.get("source_id", "")),
+                image_url=item.get("image_url", ""),
+                page_url=item.get("page_url", ""),
+                title=(item.get("title") or "")[:500],
+                artist=(item.get("artist") or "")[:300],
+                date_text=(item.get("date") or "")[:100],
+                licence=(item.get("licence") or "")[:100],
+                image=name,
+                width=checked.width,
+                height=checked.height,
+                content_hash=checked.sha256,
+                phash=checked.phash,
+                near_duplicate_of_id=near[0] if near else None,
+                near_duplicate_distance=near[1] if near else None,
+                quality_hints=checked.quality_hints,
+                is_demo=bool(item.get("is_demo", False)),
+            )
+    except IntegrityError:
+        # Another worker stored the same bytes between our lookup and insert.
+        existing_id = (
+            ScrapedImage.objects.filter(content_hash=checked.sha256).values_list("id", flat=True).first()
+        )
+        if existing_id is None:
+            raise
+        record_outcome(job_id, "duplicate", "", f"{label}: same content as image #{existing_id}")
+        return IngestResult("duplicate", "", existing_id)
+
+    reason = "near_duplicate" if near else ""
+    detail = f"{label}: stored as image #{image.pk}"
+    if near:
+        detail += f", near duplicate of #{near[0]} (distance {near[1]})"
+    record_outcome(job_id, "stored", reason, detail)
+    return IngestResult("stored", reason, image.pk)
+
+
+def find_near_duplicate(genre_id: int, phash: str, exclude_id: int | None = None) -> tuple[int, int] | None:
+    """The (id, distance) of the closest image of the genre within
+    NEAR_DUPLICATE_DISTANCE, oldest first on ties; None when there is none."""
+    bands = phash_bands(phash)
+    if bands[0] is None:
+        return None
+    any_band_equal = Q()
+    for field, value in zip(PHASH_BAND_FIELDS, bands, strict=True):
+        any_band_equal |= Q(**{field: value})
+    candidates = ScrapedImage.objects.filter(any_band_equal, genre_id=genre_id)
+    if exclude_id is not None:
+        candidates = candidates.exclude(pk=exclude_id)
+    target = int(phash, 16)
+    best: tuple[int, int] | None = None
+    for image_id, other in candidates.order_by("id").values_list("id", "phash")[
+        :MAX_NEAR_DUPLICATE_CANDIDATES
+    ]:
+        distance = (target ^ int(other, 16)).bit_count()
+        if distance <= NEAR_DUPLICATE_DISTANCE and (best is None or distance < best[1]):
+            best = (image_id, distance)
+    return best
+
+
+def record_outcome(job_id: int | None, outcome: str, reason: str = "", detail: str = "") -> None:
+    """Count one outcome (and ``outcome:reason``) on the job and log it.
+
+    The row is locked for the read-modify-write, so concurrent pipelines never
+    lose a count (PostgreSQL: row lock; SQLite: the IMMEDIATE transaction
+    takes the write lock up front).
+    """
+    if job_id is None:
+        return
+    key = f"{outcome}:{reason}" if reason else outcome
+    with transaction.atomic():
+        job = CrawlJob.objects.select_for_update().only("counts", "log_tail").get(pk=job_id)
+        counts = dict(job.counts)
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if reason:
+            counts[key] = counts.get(key, 0) + 1
+        job.counts = counts
+        job.log_tail = _append(job.log_tail, f"{key} {detail}".rstrip())
+        job.save(update_fields=["counts", "log_tail"])
+
+
+def append_log(job_id: int, line: str) -> None:
+    """Add a line to the job's log tail (keeps the last LOG_TAIL_LINES)."""
+    with transaction.atomic():
+        job = CrawlJob.objects.select_for_update().only("log_tail").get(pk=job_id)
+        job.log_tail = _append(job.log_tail, line)
+        job.save(update_fields=["log_tail"])
+
+
+def _append(log_tail: str, line: str) -> str:
+    stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+    lines = [*log_tail.splitlines(), f"{stamp} {line}"]
+    return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+def _genre_for(job_id: int | None, item: dict[str, Any]) -> Genre:
+    slug = item.get("genre")
+    if slug:
+        genre = Genre.objects.filter(slug=slug).first()
+        if genre is not None:
+            return genre
+    if job_id is not None:
+        return CrawlJob.objects.select_related("genre").get(pk=job_id).genre
+    raise ValueError(f"Item {item.get('source_id')!r} names no known genre ({slug!r}) and has no crawl job.")
