@@ -255,16 +255,7 @@ class StyleConv(nn.Module):
             x = upsample2d(x)
         weight = self.weight.float() * self.weight_gain
         if self.style_mode == "modulated":
-            styles = self.affine(w).float()  # [N, in]
-            # Per-sample weights: grouped conv. Demodulation in float32 for autocast safety.
-            wmod = weight.unsqueeze(0) * styles.view(n, 1, -1, 1, 1)
-            wmod = wmod * (wmod.square().sum(dim=[2, 3, 4], keepdim=True) + 1e-8).rsqrt()
-            h, wd = x.shape[2], x.shape[3]
-            xg = x.reshape(1, n * self.in_channels, h, wd)
-            wg = wmod.reshape(n * self.out_channels, self.in_channels, 3, 3)
-            if not torch.is_autocast_enabled():
-                wg = wg.to(x.dtype)
-            x = F.conv2d(xg, wg, padding=1, groups=n).reshape(n, self.out_channels, h, wd)
+            x = self._modulated_conv(x, self.affine(w).float(), weight)
         else:
             x = F.conv2d(x, weight if torch.is_autocast_enabled() else weight.to(x.dtype), padding=1)
         x = x + self._noise(x, noise_mode, noise)
@@ -278,6 +269,29 @@ class StyleConv(nn.Module):
             ).rsqrt()
             x = (xf * scale.view(n, -1, 1, 1) + shift.view(n, -1, 1, 1)).to(x.dtype)
         return _clamp_half(x)
+
+    def _modulated_conv(self, x: Tensor, styles: Tensor, weight: Tensor) -> Tensor:
+        """Convolve with weights scaled by ``styles`` [N, in] and demodulated, in float32 math.
+
+        Training uses the mathematically equal but batch-friendly form (scale the
+        input, shared conv, scale the output); inference uses one grouped conv with
+        per-sample weights, which avoids large intermediate activations.
+        """
+        n = x.shape[0]
+        demod = (
+            (weight.square().unsqueeze(0) * styles.square().view(n, 1, -1, 1, 1)).sum(dim=[2, 3, 4]) + 1e-8
+        ).rsqrt()
+        cast = not torch.is_autocast_enabled()
+        if self.training:
+            x = x * styles.to(x.dtype).view(n, -1, 1, 1)
+            x = F.conv2d(x, weight.to(x.dtype) if cast else weight, padding=1)
+            return x * demod.to(x.dtype).view(n, -1, 1, 1)
+        wmod = weight.unsqueeze(0) * styles.view(n, 1, -1, 1, 1) * demod.view(n, -1, 1, 1, 1)
+        h, wd = x.shape[2], x.shape[3]
+        xg = x.reshape(1, n * self.in_channels, h, wd)
+        wg = wmod.reshape(n * self.out_channels, self.in_channels, 3, 3)
+        x = F.conv2d(xg, wg.to(x.dtype) if cast else wg, padding=1, groups=n)
+        return x.reshape(n, self.out_channels, h, wd)
 
     def _noise(self, x: Tensor, noise_mode: str, noise: Tensor | None) -> Tensor:
         n, _, h, w = x.shape
