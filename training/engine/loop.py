@@ -76,7 +76,7 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":
         return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device={name!r} was asked for but CUDA is not available; use device='cpu'.")
+        raise ValueError(f"device={name!r} was asked for but CUDA is not available; use device='cpu'.")
     if name == "cuda":
         return torch.device(f"cuda:{local_rank}")
     return torch.device(name)

@@ -1,0 +1,363 @@
+"""``python -m training {pack,train,generate,mix,interpolate,measure}``: the engine's command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-9,42' -> [0, 1, ..., 9, 42]."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                lo, hi = part.split("-", 1)
+                start, end = int(lo), int(hi)
+                if end < start:
+                    raise ValueError
+                seeds.extend(range(start, end + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"bad seed list {text!r}: use numbers and ranges like 0-9,42"
+            ) from None
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"seed list {text!r} is empty: give e.g. 0-9,42")
+    return seeds
+
+
+# pack -------------------------------------------------------------------------------------
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    from training.engine.dataset import pack_images
+
+    sources: Path | list[Path]
+    labels = None
+    num_classes = None
+    if args.class_subfolders:
+        if len(args.sources) != 1 or not args.sources[0].is_dir():
+            raise SystemExit(
+                "--class-subfolders needs exactly one source folder whose subfolders are the classes."
+            )
+        classes = sorted(p for p in args.sources[0].iterdir() if p.is_dir() and not p.name.startswith("."))
+        sources, labels = [], []
+        for idx, folder in enumerate(classes):
+            files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+            sources += files
+            labels += [idx] * len(files)
+        num_classes = len(classes)
+        print("classes: " + ", ".join(f"{i}={c.name}" for i, c in enumerate(classes)))
+    elif len(args.sources) == 1:
+        sources = args.sources[0]
+    else:
+        sources = list(args.sources)
+    bar = tqdm(unit="file", disable=args.no_progress)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        report = pack_images(
+            sources,
+            args.out,
+            args.resolution,
+            fit=args.fit,
+            mirror=args.mirror,
+            labels=labels,
+            progress=progress,
+            num_classes=num_classes,
+        )
+    finally:
+        bar.close()
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(
+        f"packed {report.count} images into {report.out_path} ({len(report.skipped)} skipped), sha256 {report.sha256}"
+    )
+    return 0
+
+
+# train ------------------------------------------------------------------------------------
+
+
+def _train_config(args: argparse.Namespace):
+    from training.engine.config import NetworkConfig
+    from training.engine.options import TrainConfig
+
+    base: dict = {}
+    if args.config:
+        base = json.loads(Path(args.config).read_text())
+    net = dict(base.get("network", {}))
+    for key, value in (
+        ("resolution", args.resolution),
+        ("z_dim", args.z_dim),
+        ("w_dim", args.w_dim),
+        ("mapping_layers", args.mapping_layers),
+        ("channel_base", args.channel_base),
+        ("channel_max", args.channel_max),
+        ("style_mode", args.style_mode),
+        ("num_classes", args.num_classes),
+    ):
+        if value is not None:
+            net[key] = value
+    options = {k: v for k, v in base.items() if k != "network"}
+    for key, value in (
+        ("batch_size", args.batch),
+        ("total_kimg", args.kimg),
+        ("g_lr", args.glr),
+        ("d_lr", args.dlr),
+        ("r1_gamma", args.gamma),
+        ("pl_weight", args.pl_weight),
+        ("ada_target", args.ada_target),
+        ("ada_kimg", args.ada_kimg),
+        ("tick_kimg", args.tick),
+        ("checkpoint_kimg", args.snap),
+        ("metric_kimg", args.metric_kimg),
+        ("metric_samples", args.metric_samples),
+        ("seed", args.seed),
+        ("precision", args.precision),
+        ("device", args.device),
+        ("keep_checkpoints", args.keep),
+    ):
+        if value is not None:
+            options[key] = value
+    if args.no_ada:
+        options["ada"] = False
+    if args.mirror:
+        options["mirror"] = True
+    return TrainConfig.from_dict({**options, "network": NetworkConfig.from_dict(net).to_dict()})
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.engine.dataset import PackedDataset
+    from training.engine.loop import Trainer, train
+
+    config = _train_config(args)
+    if args.dry_run:
+        trainer = Trainer(config, PackedDataset(args.data))
+        print(json.dumps(trainer.describe(), indent=1))
+        return 0
+    resume = {"auto": "auto", "none": None}.get(args.resume, args.resume)
+    result = train(config, args.data, args.run_dir, resume=resume, progress=not args.no_progress)
+    print(
+        f"{'stopped' if result.stopped else 'finished'} at {result.kimg:.3f} kimg after {result.steps} steps; "
+        f"last checkpoint {result.last_checkpoint}"
+    )
+    return 0
+
+
+# generate / mix / interpolate / measure --------------------------------------------------
+
+
+def _save(img, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from training.engine.checkpoint import load_generator
+    from training.engine.generate import generate_images
+
+    G = load_generator(args.checkpoint, device=args.device)
+    images = generate_images(
+        G,
+        args.seeds,
+        psi=args.psi,
+        truncation_cutoff=args.cutoff,
+        noise_mode=args.noise_mode,
+        class_idx=args.class_idx,
+        batch_size=args.batch,
+    )
+    for seed, image in zip(args.seeds, images, strict=True):
+        _save(Image.fromarray(image), args.outdir / f"seed{seed:06d}.png")
+    print(f"wrote {len(images)} images to {args.outdir}")
+    return 0
+
+
+def cmd_mix(args: argparse.Namespace) -> int:
+    from training.engine.checkpoint import load_generator
+    from training.engine.generate import mixing_figure, style_mix
+
+    G = load_generator(args.checkpoint, device=args.device)
+    result = style_mix(
+        G, args.rows, args.cols, args.band, psi=args.psi, noise_mode=args.noise_mode, class_idx=args.class_idx
+    )
+    _save(mixing_figure(result), args.out)
+    print(f"wrote the {args.band} mixing figure to {args.out}")
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from training.engine.checkpoint import load_generator
+    from training.engine.generate import interpolate
+
+    G = load_generator(args.checkpoint, device=args.device)
+    frames = interpolate(
+        G, args.seeds, args.steps, psi=args.psi, noise_mode=args.noise_mode, class_idx=args.class_idx
+    )
+    for i, frame in enumerate(frames):
+        _save(Image.fromarray(frame), args.outdir / f"frame{i:05d}.png")
+    print(f"wrote {len(frames)} frames to {args.outdir}")
+    return 0
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from training.engine.checkpoint import load_generator
+    from training.engine.dataset import PackedDataset
+    from training.engine.generate import generate_images
+    from training.engine.metrics import fid, sliced_wasserstein
+
+    G = load_generator(args.checkpoint, device=args.device)
+    dataset = PackedDataset(args.data)
+    if dataset.resolution != G.img_resolution:
+        raise SystemExit(
+            f"{args.data} is {dataset.resolution}px but the checkpoint makes {G.img_resolution}px images."
+        )
+    n = min(args.num, len(dataset))
+    reals, _ = dataset.batch(np.linspace(0, len(dataset) - 1, n).round().astype(np.int64))
+    seeds = list(range(args.seed_start, args.seed_start + args.num))
+    fakes = generate_images(G, seeds, psi=args.psi, noise_mode="random", class_idx=args.class_idx)
+    result: dict[str, float] = dict(sliced_wasserstein(reals, fakes))
+    if args.inception:
+        result["fid"] = fid(reals, fakes, args.inception, device=args.device)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+# parser -----------------------------------------------------------------------------------
+
+
+def _add_generator_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint .pt written by train")
+    p.add_argument("--psi", type=float, default=1.0, help="truncation psi (1 = none, 0 = the average image)")
+    p.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
+    p.add_argument(
+        "--class", dest="class_idx", type=int, default=None, help="class index (conditional models)"
+    )
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: where the model loads)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m training", description="The StyleGAN engine of AI Art Gallery."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("pack", help="pack a folder or list of images into one training file")
+    p.add_argument("sources", type=Path, nargs="+", help="a folder (searched recursively) or image files")
+    p.add_argument("--out", type=Path, required=True, help="output file, e.g. data/portrait-256.pack")
+    p.add_argument("--resolution", type=int, required=True, help="square output size, a power of two")
+    p.add_argument(
+        "--fit", choices=["crop", "pad"], default="crop", help="centre-crop (default) or pad to square"
+    )
+    p.add_argument("--mirror", action="store_true", help="also store an x-flipped copy of every image")
+    p.add_argument(
+        "--class-subfolders", action="store_true", help="each subfolder of the source is one class"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_pack)
+
+    p = sub.add_parser("train", help="train (or resume) a StyleGAN on a packed dataset")
+    p.add_argument("--data", type=Path, required=True, help="packed dataset file")
+    p.add_argument("--run-dir", type=Path, required=True, help="where stats, samples and checkpoints go")
+    p.add_argument("--config", type=Path, help="JSON TrainConfig to start from (flags override it)")
+    p.add_argument(
+        "--resume", default="auto", help="auto (newest valid checkpoint in run-dir), none, or a path"
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="build everything, print config and parameter counts"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    net = p.add_argument_group("network")
+    net.add_argument("--resolution", type=int)
+    net.add_argument("--z-dim", type=int)
+    net.add_argument("--w-dim", type=int)
+    net.add_argument("--mapping-layers", type=int)
+    net.add_argument("--channel-base", type=int)
+    net.add_argument("--channel-max", type=int)
+    net.add_argument("--style-mode", choices=["modulated", "adain"])
+    net.add_argument("--num-classes", type=int)
+    opt = p.add_argument_group("training")
+    opt.add_argument("--batch", type=int, help="global batch size (split over processes)")
+    opt.add_argument("--kimg", type=float, help="train until this many thousand images")
+    opt.add_argument("--glr", type=float)
+    opt.add_argument("--dlr", type=float)
+    opt.add_argument("--gamma", type=float, help="R1 weight (default 0.0002*R^2/batch)")
+    opt.add_argument("--pl-weight", type=float, help="path-length weight (0 = off)")
+    opt.add_argument("--no-ada", action="store_true", help="turn adaptive augmentation off")
+    opt.add_argument("--ada-target", type=float)
+    opt.add_argument("--ada-kimg", type=float)
+    opt.add_argument("--mirror", action="store_true", help="random x-flips of the reals")
+    opt.add_argument("--tick", type=float, help="kimg between stats lines and sample grids")
+    opt.add_argument("--snap", type=float, help="kimg between checkpoints")
+    opt.add_argument("--metric-kimg", type=float, help="kimg between SWD measurements (default: never)")
+    opt.add_argument("--metric-samples", type=int)
+    opt.add_argument("--keep", type=int, help="keep only the newest N checkpoints (0 = all)")
+    opt.add_argument("--seed", type=int)
+    opt.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
+    opt.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("generate", help="write one PNG per seed")
+    _add_generator_args(p)
+    p.add_argument("--seeds", type=parse_seeds, required=True, help="e.g. 0-9,42")
+    p.add_argument("--cutoff", type=int, default=None, help="truncate only the first N ws")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--outdir", type=Path, required=True)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("mix", help="write a style-mixing figure (A down the side, B across the top)")
+    _add_generator_args(p)
+    p.add_argument("--rows", type=parse_seeds, required=True, help="seeds of the row sources A")
+    p.add_argument("--cols", type=parse_seeds, required=True, help="seeds of the column sources B")
+    p.add_argument(
+        "--band", choices=["coarse", "middle", "fine"], default="coarse", help="B's layers that replace A's"
+    )
+    p.add_argument("--out", type=Path, required=True, help="output PNG")
+    p.set_defaults(func=cmd_mix)
+
+    p = sub.add_parser("interpolate", help="write frames walking between seeds in w")
+    _add_generator_args(p)
+    p.add_argument("--seeds", type=parse_seeds, required=True)
+    p.add_argument("--steps", type=int, default=30, help="frames per pair of seeds")
+    p.add_argument("--outdir", type=Path, required=True)
+    p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("measure", help="SWD (and FID with --inception) between a checkpoint and a dataset")
+    _add_generator_args(p)
+    p.add_argument("--data", type=Path, required=True, help="packed dataset")
+    p.add_argument("--num", type=int, default=1000, help="images per side")
+    p.add_argument("--seed-start", type=int, default=1_000_000)
+    p.add_argument("--inception", type=Path, help="local TorchScript Inception file for FID")
+    p.set_defaults(func=cmd_measure)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from training.engine.checkpoint import CheckpointError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ValueError, FileNotFoundError, CheckpointError) as exc:
+        # Configuration and input errors: one clear line, not a traceback.
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
