@@ -36,6 +36,9 @@ class Genre(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:room", args=[self.slug])
+
     @property
     def display_name(self) -> str:
         if (get_language() or "").startswith("ja") and self.name_ja:
