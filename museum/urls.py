@@ -13,6 +13,7 @@ def healthz(request):
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/scraper/review/", include("scraper.urls")),
     path("admin/", admin.site.urls),
 ]
 urlpatterns += i18n_patterns(
@@ -24,5 +25,6 @@ if settings.SERVE_MEDIA:
     # Embedded defaults only: media files from the data folder. With S3 the
     # bucket (or its CDN) serves them.
     urlpatterns += [
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+        # MEDIA_ROOT is read per request so tests that move it are served too.
+        re_path(r"^media/(?P<path>.*)$", lambda request, path: serve(request, path, settings.MEDIA_ROOT)),
     ]
