@@ -41,6 +41,12 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     timezone="UTC",
+    # Beat: re-queue training runs whose worker died, and queue room refreshes
+    # that are due (each room's schedule is a row staff edit in the admin).
+    beat_schedule={
+        "requeue-stale-training-runs": {"task": "training.periodic.requeue_stale_runs", "schedule": 60.0},
+        "refresh-rooms": {"task": "gallery.periodic.refresh_rooms", "schedule": 300.0},
+    },
 )
 
 app.autodiscover_tasks(related_name="tasks")

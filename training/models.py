@@ -86,6 +86,9 @@ class TrainingRun(models.Model):
     # Every step executed across all attempts, including steps redone after a
     # worker was lost since its last checkpoint.
     steps_trained = models.PositiveBigIntegerField(_("steps trained (all attempts)"), default=0)
+    # When the stale-run check last queued this run again, so a run waiting for
+    # a worker is not queued once per check.
+    requeued_at = models.DateTimeField(_("re-queued at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]

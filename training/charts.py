@@ -1,0 +1,187 @@
+"""Line charts drawn on the server as inline SVG: no CDN, no JavaScript.
+
+The run page draws losses, the quality metric and ADA's augment probability
+from the run's statistics history.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+PALETTE = ("#8c2d19", "#1f5f8b", "#3f7d20", "#7a4e9c", "#b07d12")
+
+
+@dataclass
+class Series:
+    name: str
+    points: list[tuple[float, float]]
+    colour: str = ""
+
+
+def series_from_history(history: Iterable[dict], key: str, name: str, x_key: str = "kimg") -> Series:
+    """The finite (x, y) points of ``key`` in a run's history."""
+    points = []
+    for entry in history:
+        x, y = entry.get(x_key), entry.get(key)
+        if (
+            isinstance(x, (int, float))
+            and isinstance(y, (int, float))
+            and math.isfinite(x)
+            and math.isfinite(y)
+        ):
+            points.append((float(x), float(y)))
+    return Series(name, points)
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values (1, 2, 5 × 10^n steps) covering [low, high]."""
+    if high <= low:
+        high = low + (abs(low) or 1.0)
+    raw = (high - low) / max(count - 1, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    start = math.floor(low / step) * step
+    ticks = []
+    value = start
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 10))
+        value += step
+    if ticks[-1] < high:
+        ticks.append(round(value, 10))
+    return ticks
+
+
+def _label(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def line_chart(
+    series: Sequence[Series],
+    title: str,
+    x_label: str = "kimg",
+    width: int = 640,
+    height: int = 220,
+    y_range: tuple[float, float] | None = None,
+) -> SafeString:
+    """An accessible inline SVG line chart; an empty chart says there is no data yet."""
+    left, right, top, bottom = 56, 12, 28, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    drawn = [s for s in series if s.points]
+    header = format_html(
+        '<svg class="run-chart" role="img" aria-label="{}" viewBox="0 0 {} {}" width="{}" height="{}" '
+        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>'
+        '<text x="{}" y="18" font-size="13" font-weight="bold">{}</text>',
+        title,
+        width,
+        height,
+        width,
+        height,
+        title,
+        left,
+        title,
+    )
+    if not drawn:
+        body = format_html(
+            '<text x="{}" y="{}" font-size="12" fill="#666">{}</text>',
+            left,
+            top + plot_h // 2,
+            _("No data yet."),
+        )
+        return mark_safe(header + body + "</svg>")  # noqa: S308 - parts built with format_html
+
+    xs = [x for s in drawn for x, _y in s.points]
+    ys = [y for s in drawn for _x, y in s.points]
+    x_ticks = nice_ticks(min(xs), max(xs))
+    y_ticks = nice_ticks(*(y_range or (min(ys), max(ys))))
+    x0, x1 = x_ticks[0], x_ticks[-1]
+    y0, y1 = y_ticks[0], y_ticks[-1]
+
+    def px(x: float) -> float:
+        return left + (x - x0) / (x1 - x0) * plot_w
+
+    def py(y: float) -> float:
+        return top + plot_h - (y - y0) / (y1 - y0) * plot_h
+
+    grid = format_html_join(
+        "",
+        '<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#ddd"/>'
+        '<text x="{}" y="{:.1f}" font-size="10" text-anchor="end" fill="#444">{}</text>',
+        ((left, py(t), left + plot_w, py(t), left - 6, py(t) + 3, _label(t)) for t in y_ticks),
+    )
+    grid += format_html_join(
+        "",
+        '<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle" fill="#444">{}</text>',
+        ((px(t), top + plot_h + 14, _label(t)) for t in x_ticks),
+    )
+    axes = format_html(
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#999"/>'
+        '<text x="{}" y="{}" font-size="11" text-anchor="middle" fill="#444">{}</text>',
+        left,
+        top,
+        plot_w,
+        plot_h,
+        left + plot_w / 2,
+        height - 4,
+        x_label,
+    )
+    lines = []
+    legend = []
+    for index, s in enumerate(drawn):
+        colour = s.colour or PALETTE[index % len(PALETTE)]
+        coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in s.points)
+        lines.append(
+            format_html(
+                '<polyline class="series" data-series="{}" points="{}" fill="none" stroke="{}" stroke-width="1.8"/>',
+                s.name,
+                coords,
+                colour,
+            )
+        )
+        if len(s.points) == 1:
+            x, y = s.points[0]
+            lines.append(
+                format_html('<circle cx="{:.1f}" cy="{:.1f}" r="3" fill="{}"/>', px(x), py(y), colour)
+            )
+        lx = left + plot_w - 110
+        ly = top + 12 + 14 * index
+        legend.append(
+            format_html(
+                '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="3"/>'
+                '<text x="{}" y="{}" font-size="11">{} ({})</text>',
+                lx,
+                ly - 4,
+                lx + 14,
+                ly - 4,
+                colour,
+                lx + 18,
+                ly,
+                s.name,
+                _label(s.points[-1][1]),
+            )
+        )
+    return mark_safe(header + grid + axes + "".join(lines) + "".join(legend) + "</svg>")  # noqa: S308
+
+
+def run_charts(history: Sequence[dict]) -> list[SafeString]:
+    """The run page's charts: losses, the quality metric, ADA's p."""
+    return [
+        line_chart(
+            [
+                series_from_history(history, "loss_G", _("G loss")),
+                series_from_history(history, "loss_D", _("D loss")),
+            ],
+            _("Losses"),
+        ),
+        line_chart([series_from_history(history, "swd", _("SWD (lower is better)"))], _("Quality metric")),
+        line_chart(
+            [series_from_history(history, "augment_p", _("augment p"))],
+            _("ADA augment probability"),
+            y_range=(0, 1),
+        ),
+    ]
