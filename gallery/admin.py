@@ -118,30 +118,38 @@ class ArtworkAdmin(PublishActions, admin.ModelAdmin):
         return f"{where} · seed {obj.seed} · ψ {obj.psi:g} · {obj.get_noise_mode_display()}"
 
 
-class MixingSourceInline(admin.TabularInline):
-    model = MixingSource
+class ExhibitPartInline(admin.TabularInline):
+    """Read-only parts of an exhibit, visible to whoever may see the exhibit."""
+
     extra = 0
     can_delete = False
-    fields = ("axis", "position", "seed", "picture", "artwork")
-    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: MixingExhibit | None = None) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: MixingExhibit | None = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: MixingExhibit | None = None) -> bool:
+        return request.user.has_perm("gallery.view_mixingexhibit") or request.user.has_perm(
+            "gallery.change_mixingexhibit"
+        )
+
+
+class MixingSourceInline(ExhibitPartInline):
+    model = MixingSource
+    fields = ("axis", "position", "seed", "picture", "artwork")
+    readonly_fields = fields
 
     @admin.display(description=_("picture"))
     def picture(self, obj: MixingSource) -> SafeString:
         return thumbnail(obj.image.url, str(obj))
 
 
-class MixingGridInline(admin.TabularInline):
+class MixingGridInline(ExhibitPartInline):
     model = MixingGrid
-    extra = 0
-    can_delete = False
     fields = ("band", "layer_start", "layer_stop", "grid_preview")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: MixingExhibit | None = None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("cells")
