@@ -167,7 +167,7 @@ class AdaController:
     of the error, so a constant error carries p from 0 to 1 in ``ada_kimg`` thousand images.
     """
 
-    P_MAX = math.nextafter(1.0, 0.0)
+    P_MAX = 1.0 - 2.0**-20  # below 1 and exactly representable in the float32 buffer
 
     def __init__(self, pipe: AugmentPipe, target: float, interval: int, ada_kimg: float, batch_size: int):
         self.pipe = pipe

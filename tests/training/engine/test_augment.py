@@ -1,0 +1,101 @@
+"""ADA: the augmentations and the controller that steers their probability."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from training.engine.augment import AdaController, AugmentPipe
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # The test machine's two cores are shared; one intra-op thread is far faster under load.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _images(n: int = 8, res: int = 32) -> torch.Tensor:
+    torch.manual_seed(0)
+    return torch.rand(n, 3, res, res) * 2 - 1
+
+
+def test_p_zero_leaves_images_untouched():
+    pipe = AugmentPipe()
+    x = _images()
+    assert torch.equal(pipe(x), x)
+
+
+def test_high_p_augments_every_sample_differently_and_keeps_shape():
+    pipe = AugmentPipe()
+    pipe.p.fill_(0.99)
+    x = _images(1).repeat(16, 1, 1, 1)  # 16 copies of one image
+    torch.manual_seed(1)
+    y = pipe(x)
+    assert y.shape == x.shape
+    assert torch.isfinite(y).all()
+    changed = (y - x).abs().flatten(1).amax(1)
+    assert (changed > 1e-3).all(), "every sample should be augmented when p is close to 1"
+    # Per-sample parameters: no two copies of the same image come out alike.
+    distinct = torch.cdist(y.flatten(1), y.flatten(1))
+    assert (distinct + torch.eye(16) * 1e9).min() > 1e-3
+
+
+def test_moderate_p_leaves_some_samples_unchanged_per_sample():
+    pipe = AugmentPipe()
+    pipe.p.fill_(0.05)
+    x = _images(1).repeat(64, 1, 1, 1)
+    torch.manual_seed(2)
+    y = pipe(x)
+    untouched = ((y - x).abs().flatten(1).amax(1) < 1e-4).sum().item()
+    # Each of ~10 augmentations fires with p=0.05 independently: about 0.95**10 = 60% untouched.
+    assert 10 < untouched < 60
+
+
+def test_augmentations_are_differentiable():
+    pipe = AugmentPipe(luma_flip=True)
+    pipe.p.fill_(0.8)
+    x = _images(4).requires_grad_(True)
+    torch.manual_seed(3)
+    pipe(x).square().sum().backward()
+    assert x.grad is not None
+    assert torch.isfinite(x.grad).all()
+    assert (x.grad.abs().flatten(1).sum(1) > 0).all()
+
+
+def test_controller_moves_p_from_zero_to_one_in_ada_kimg():
+    pipe = AugmentPipe()
+    batch, interval, ada_kimg = 4, 4, 0.1
+    ada = AdaController(pipe, target=0.6, interval=interval, ada_kimg=ada_kimg, batch_size=batch)
+    always_real = torch.ones(batch, 1)  # a discriminator that is sure every real is real: over-fitting
+    step_size = batch * interval / (ada_kimg * 1000)
+    for _ in range(interval * 3):
+        ada.accumulate(always_real)
+        ada.step()
+    assert ada.p == pytest.approx(3 * step_size, rel=1e-5)
+    assert ada.last_rt == 1.0
+    # ada_kimg thousand images of constant over-fitting take p all the way (clamped below 1).
+    for _ in range(int(ada_kimg * 1000 / batch)):
+        ada.accumulate(always_real)
+        ada.step()
+    assert 0.999 < ada.p < 1.0
+
+
+def test_controller_keeps_p_at_zero_without_overfitting_and_round_trips_state():
+    pipe = AugmentPipe()
+    ada = AdaController(pipe, target=0.6, interval=2, ada_kimg=0.1, batch_size=4)
+    for _ in range(10):
+        ada.accumulate(torch.tensor([[1.0], [-1.0], [1.0], [-1.0]]))  # rt = 0: D is unsure
+        ada.step()
+    assert ada.p == 0.0
+    pipe.p.fill_(0.3)
+    ada.accumulate(torch.ones(4, 1))
+    state = ada.state_dict()
+    other = AdaController(AugmentPipe(), target=0.6, interval=2, ada_kimg=0.1, batch_size=4)
+    other.load_state_dict(state)
+    assert other.state_dict() == state
+    assert math.isclose(other.p, 0.3, rel_tol=1e-6)
