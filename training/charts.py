@@ -102,21 +102,25 @@ def line_chart(
     x0, x1 = x_ticks[0], x_ticks[-1]
     y0, y1 = y_ticks[0], y_ticks[-1]
 
-    def px(x: float) -> float:
-        return left + (x - x0) / (x1 - x0) * plot_w
+    # Coordinates are formatted here: format_html escapes (stringifies) its arguments.
+    def px(x: float) -> str:
+        return f"{left + (x - x0) / (x1 - x0) * plot_w:.1f}"
 
-    def py(y: float) -> float:
-        return top + plot_h - (y - y0) / (y1 - y0) * plot_h
+    def py(y: float) -> str:
+        return f"{top + plot_h - (y - y0) / (y1 - y0) * plot_h:.1f}"
 
     grid = format_html_join(
         "",
-        '<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#ddd"/>'
-        '<text x="{}" y="{:.1f}" font-size="10" text-anchor="end" fill="#444">{}</text>',
-        ((left, py(t), left + plot_w, py(t), left - 6, py(t) + 3, _label(t)) for t in y_ticks),
+        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#ddd"/>'
+        '<text x="{}" y="{}" font-size="10" text-anchor="end" fill="#444">{}</text>',
+        (
+            (left, py(t), left + plot_w, py(t), left - 6, f"{float(py(t)) + 3:.1f}", _label(t))
+            for t in y_ticks
+        ),
     )
     grid += format_html_join(
         "",
-        '<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle" fill="#444">{}</text>',
+        '<text x="{}" y="{}" font-size="10" text-anchor="middle" fill="#444">{}</text>',
         ((px(t), top + plot_h + 14, _label(t)) for t in x_ticks),
     )
     axes = format_html(
@@ -134,7 +138,7 @@ def line_chart(
     legend = []
     for index, s in enumerate(drawn):
         colour = s.colour or PALETTE[index % len(PALETTE)]
-        coords = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in s.points)
+        coords = " ".join(f"{px(x)},{py(y)}" for x, y in s.points)
         lines.append(
             format_html(
                 '<polyline class="series" data-series="{}" points="{}" fill="none" stroke="{}" stroke-width="1.8"/>',
@@ -145,9 +149,7 @@ def line_chart(
         )
         if len(s.points) == 1:
             x, y = s.points[0]
-            lines.append(
-                format_html('<circle cx="{:.1f}" cy="{:.1f}" r="3" fill="{}"/>', px(x), py(y), colour)
-            )
+            lines.append(format_html('<circle cx="{}" cy="{}" r="3" fill="{}"/>', px(x), py(y), colour))
         lx = left + plot_w - 110
         ly = top + 12 + 14 * index
         legend.append(
