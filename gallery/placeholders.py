@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 PALETTES = [
     [(46, 64, 87), (203, 179, 136), (148, 82, 59), (236, 223, 200)],
@@ -56,5 +56,6 @@ def placeholder_painting(seed: int, room: str = "", size: int = 256) -> Image.Im
             base = (120 + band * 40 + rng.uniform(-15, 15)) * s
             points = [(0, size)] + [(x * s, base + rng.uniform(-20, 20) * s) for x in range(0, 257, 32)]
             draw.polygon([*points, (size, size)], fill=[dark, accent, warm][band])
-    draw.text((6 * s, size - 16 * s), "FIXTURE", fill=light)
+    font = ImageFont.load_default(size=max(6, round(11 * s)))
+    draw.text((6 * s, size - 16 * s), "FIXTURE", fill=light, font=font)
     return image
