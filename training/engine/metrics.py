@@ -7,6 +7,7 @@ Inception feature extractor that the user provides.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -211,7 +212,13 @@ def fid(
         else torch.device("cuda" if torch.cuda.is_available() else "cpu")
     )
     try:
-        model = torch.jit.load(str(path), map_location=dev).eval()
+        with warnings.catch_warnings():
+            # TorchScript is deprecated in favour of torch.export, but the reference
+            # Inception weights exist only as a TorchScript file.
+            warnings.filterwarnings(
+                "ignore", message=".*torch.jit.load.*deprecated", category=DeprecationWarning
+            )
+            model = torch.jit.load(str(path), map_location=dev).eval()
     except RuntimeError as exc:
         raise ValueError(
             f"{path} is not a TorchScript feature extractor that torch.jit.load can read: {exc}"
