@@ -140,7 +140,7 @@ def celery_worker_factory(transactional_db, tmp_path: Path) -> Iterator[Callable
         queues: str = "default,crawl,gpu",
         pool: str = "prefork",
         concurrency: int = 1,
-        extra_env: dict[str, str] | None = None,
+        extra_env: dict[str, str | None] | None = None,
         ready_timeout: float = 90.0,
     ) -> WorkerProcess:
         env = os.environ.copy()
@@ -150,7 +150,11 @@ def celery_worker_factory(transactional_db, tmp_path: Path) -> Iterator[Callable
             AAG_CHECKPOINT_ROOT=str(settings.CHECKPOINT_ROOT),
             PYTHONUNBUFFERED="1",
         )
-        env.update(extra_env or {})
+        for key, value in (extra_env or {}).items():  # None removes a variable
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         log_path = tmp_path / f"worker-{len(workers)}.log"
         name = f"test{len(workers)}-{uuid.uuid4().hex[:6]}@%h"
         cmd = [
