@@ -1,0 +1,117 @@
+"""Generation throughput: images per second from seeds, through the public API.
+
+Times ``training.engine.generate.generate_images`` (mapping, synthesis, uint8
+conversion, copy to host) for every combination of the given resolutions and
+batch sizes, with a randomly initialised generator of the stated width (speed
+does not depend on the weights' values) or a trained checkpoint.
+
+    python bench/generation_throughput.py                       # CPU defaults, < 1 minute
+    python bench/generation_throughput.py --device cuda --precision bf16 \\
+        --resolution 256 1024 --batch 16 64 --channel-base 16384 --channel-max 512 --images 512
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from training.engine.config import NetworkConfig
+from training.engine.generate import generate_images
+from training.engine.networks import Generator
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--resolution", type=int, nargs="+", default=[64, 128, 256], help="output sizes (px)")
+    p.add_argument("--batch", type=int, nargs="+", default=[8], help="generation batch sizes")
+    p.add_argument("--channel-base", type=int, default=4096, help="channels at r = min(base // r, max)")
+    p.add_argument("--channel-max", type=int, default=128)
+    p.add_argument("--z-dim", type=int, default=512, help="z and w size")
+    p.add_argument("--mapping-layers", type=int, default=8)
+    p.add_argument("--style-mode", choices=["modulated", "adain"], default="modulated")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    p.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32", help="autocast dtype")
+    p.add_argument("--images", type=int, default=16, help="images timed per configuration")
+    p.add_argument("--warmup", type=int, default=1, help="untimed batches first (kernel selection)")
+    p.add_argument("--psi", type=float, default=0.7)
+    p.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
+    return p.parse_args(argv)
+
+
+def measure(args: argparse.Namespace, resolution: int, batch: int) -> dict:
+    cfg = NetworkConfig(
+        resolution=resolution,
+        z_dim=args.z_dim,
+        w_dim=args.z_dim,
+        mapping_layers=args.mapping_layers,
+        channel_base=args.channel_base,
+        channel_max=args.channel_max,
+        style_mode=args.style_mode,
+    )
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    G = Generator(cfg).to(device).eval()
+    params = sum(p.numel() for p in G.parameters())
+    dtype = PRECISIONS[args.precision]
+    autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+    def run(seeds: list[int]) -> None:
+        with autocast:
+            generate_images(G, seeds, psi=args.psi, noise_mode=args.noise_mode, batch_size=batch)
+
+    run(list(range(batch * args.warmup)))
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    start = time.perf_counter()
+    run(list(range(1000, 1000 + args.images)))  # returns numpy arrays, so the device has finished
+    seconds = time.perf_counter() - start
+    mem = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else float("nan")
+    return {"params": params, "seconds": seconds, "ips": args.images / seconds, "mem_mb": mem}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SystemExit("--device cuda was asked for, but torch sees no CUDA device on this machine.")
+        name = torch.cuda.get_device_name(device)
+    else:
+        # A shared CPU's load skews the figures: print it beside them.
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        name = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, load {load}"
+    print(f"# generation throughput | torch {torch.__version__} | device {args.device} ({name})")
+    print(
+        f"# channel_base {args.channel_base}, channel_max {args.channel_max}, z/w {args.z_dim}, "
+        f"mapping {args.mapping_layers}, style {args.style_mode}, psi {args.psi}, noise {args.noise_mode}"
+    )
+    header = (
+        f"{'res':>5} {'batch':>5} {'params_M':>8} {'device':>7} {'precision':>9} "
+        f"{'images':>6} {'seconds':>8} {'img/s':>8} {'ms/img':>8} {'peak_MiB':>8}"
+    )
+    print(header)
+    for resolution in args.resolution:
+        for batch in args.batch:
+            r = measure(args, resolution, batch)
+            print(
+                f"{resolution:>5} {batch:>5} {r['params'] / 1e6:>8.2f} {device.type:>7} {args.precision:>9} "
+                f"{args.images:>6} {r['seconds']:>8.2f} {r['ips']:>8.2f} {1000 / r['ips']:>8.1f} "
+                f"{r['mem_mb']:>8.0f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
