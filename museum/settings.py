@@ -156,6 +156,7 @@ USE_TZ = True
 # when AWS_STORAGE_BUCKET_NAME is set. Checkpoints get their own private alias.
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at start-up when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(os.environ.get("AAG_MEDIA_ROOT", DATA_DIR / "media"))
