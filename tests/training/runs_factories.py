@@ -98,6 +98,11 @@ def run_storage(settings, tmp_path: Path) -> Path:
     """Media and run folders of this test in its own tmp dir (worker processes
     inherit them through the environment). Checkpoint storage stays where the
     settings put it: model fields bind that storage when they are imported."""
+    from museum.celery import app
+
+    # Messages left by earlier tests (queued runs nobody trained) must not
+    # reach this test's workers.
+    app.control.purge()
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TRAINING_WORK_DIR = tmp_path / "runs-host-a"
     settings.TRAINING_HEARTBEAT_SECONDS = 1

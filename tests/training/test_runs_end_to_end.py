@@ -17,7 +17,7 @@ from tests.training.runs_factories import (
 )
 from training.models import Checkpoint, TrainingRun
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_staff_train_publish_and_fill_a_room(client, settings, run_storage, celery_worker_factory):  # noqa: F811

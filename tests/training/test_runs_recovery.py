@@ -1,0 +1,137 @@
+"""A run survives its worker: SIGKILL, duplicate messages, lost leases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from gallery.models import Genre
+from tests.conftest import wait_for
+from tests.training.runs_factories import (
+    approved_images,
+    run_storage,  # noqa: F401 - fixture
+    steps_for,
+    tiny_overrides,
+    user_in_group,
+    worker_env,
+)
+from training import services
+from training.models import TrainingRun
+from training.periodic import requeue_stale_runs
+from training.runner import Heartbeat, claim
+from training.tasks import train_run
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def start(total_kimg: float, checkpoint_kimg: float = 0.2) -> TrainingRun:
+    approved_images("portrait", 16)
+    staff = user_in_group("staff", "Staff")
+    overrides = tiny_overrides(total_kimg=total_kimg, checkpoint_kimg=checkpoint_kimg, tick_kimg=0.1)
+    return services.start_run(Genre.objects.get(slug="portrait"), "smoke", overrides, user=staff)
+
+
+@pytest.mark.slow
+def test_killed_worker_run_resumes_on_a_new_worker_from_its_last_checkpoint(
+    settings,
+    tmp_path,
+    run_storage,
+    celery_worker_factory,  # noqa: F811
+):
+    first = celery_worker_factory(queues="default,gpu", extra_env=worker_env(settings))
+    run = start(total_kimg=1.6)
+    wait_for(lambda: run.checkpoints.exists(), timeout=180, interval=0.1, what="the first checkpoint")
+    first.kill()
+
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.RUNNING, run.error
+    killed_at_step = run.step
+    assert 0 < killed_at_step < steps_for(1.6)
+    first_worker = run.worker
+
+    # Another host: an empty run folder, so it fetches the checkpoint from storage.
+    second = celery_worker_factory(
+        queues="default,gpu", extra_env=worker_env(settings, tmp_path / "runs-host-b")
+    )
+    # Nobody does anything: the periodic check (beat) notices the stale heartbeat.
+    wait_for(
+        lambda: not TrainingRun.objects.get(pk=run.pk).heartbeat_is_fresh(),
+        timeout=30,
+        what="the heartbeat to go stale",
+    )
+    requeue_stale_runs.delay()
+
+    def done() -> bool:
+        run.refresh_from_db()
+        return run.status not in (TrainingRun.Status.RUNNING, TrainingRun.Status.QUEUED)
+
+    wait_for(done, timeout=240, interval=0.2, what="the resumed run to finish")
+    assert run.status == TrainingRun.Status.SUCCEEDED, (run.error, second.log()[-3000:])
+    assert run.worker != first_worker and run.attempts == 2
+    assert "fetched checkpoint" in second.log()
+    # Nothing lost but the steps since the last checkpoint, which were trained again.
+    uninterrupted = steps_for(1.6)
+    assert run.step == uninterrupted
+    assert uninterrupted <= run.steps_trained <= uninterrupted + steps_for(0.2)
+    assert [c.kimg for c in run.checkpoints.order_by("kimg")] == [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6]
+    assert [round(h["kimg"], 3) for h in run.history] == [round(0.1 * i, 3) for i in range(1, 17)]
+
+
+@pytest.mark.slow
+def test_a_run_enqueued_twice_is_trained_once(settings, run_storage, celery_worker_factory):  # noqa: F811
+    env = worker_env(settings)
+    workers = [celery_worker_factory(queues="gpu", extra_env=env) for _ in range(2)]
+    run = start(total_kimg=0.6)
+    train_run.delay(run.pk)  # a second message for the same run, as a redelivery would be
+
+    def done() -> bool:
+        run.refresh_from_db()
+        return run.status == TrainingRun.Status.SUCCEEDED
+
+    wait_for(done, timeout=240, interval=0.2, what="the run to finish")
+    logs = "".join(w.log() for w in workers)
+    assert logs.count(": 'succeeded'") == 1 and logs.count(": 'skipped'") == 1, logs[-4000:]
+    assert run.attempts == 1
+    assert run.steps_trained == run.step == steps_for(0.6)
+
+
+def test_lease_one_owner_at_a_time(settings, run_storage):  # noqa: F811
+    run = start(total_kimg=0.4)
+    token = claim(run.pk, "worker-a")
+    assert token
+    # A duplicate delivery while the heartbeat is fresh does nothing.
+    assert claim(run.pk, "worker-b") is None
+    run.refresh_from_db()
+    assert (run.worker, run.attempts) == ("worker-a", 1)
+
+    # worker-a goes silent: the stale check queues the run once, and the next
+    # delivery takes the lease over.
+    TrainingRun.objects.filter(pk=run.pk).update(heartbeat=timezone.now() - timedelta(minutes=5))
+    assert requeue_stale_runs.run() == [run.pk]
+    assert requeue_stale_runs.run() == []  # not queued again while the first message waits
+    token_b = claim(run.pk, "worker-b")
+    assert token_b and token_b != token
+    run.refresh_from_db()
+    assert (run.worker, run.attempts) == ("worker-b", 2)
+
+    # worker-a wakes up: its heartbeat finds the lease gone and stops its training.
+    beat = Heartbeat(run.pk, token, interval=0.05)
+    beat.start()
+    assert beat.lost.wait(5)
+    beat.stop()
+    assert beat.error is None
+    run.refresh_from_db()
+    assert run.worker == "worker-b" and run.lease_token == token_b
+
+
+def test_stale_cancelling_run_is_cancelled_not_trained(run_storage):  # noqa: F811
+    run = start(total_kimg=0.4)
+    assert claim(run.pk, "worker-a")
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=TrainingRun.Status.CANCELLING, heartbeat=timezone.now() - timedelta(minutes=5)
+    )
+    assert claim(run.pk, "worker-b") is None
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.CANCELLED and run.finished is not None
