@@ -10,17 +10,21 @@ from tests.conftest import wait_for
 from tests.training.runs_factories import (
     TINY_FORM,
     approved_images,
-    run_storage,  # noqa: F401 - fixture
+    run_storage,  # noqa: F401 - a fixture, used through pytestmark
     steps_for,
     user_in_group,
     worker_env,
 )
 from training.models import Checkpoint, TrainingRun
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("run_storage"),
+]
 
 
-def test_staff_train_publish_and_fill_a_room(client, settings, run_storage, celery_worker_factory):  # noqa: F811
+def test_staff_train_publish_and_fill_a_room(client, settings, celery_worker_factory):
     approved_images("landscape", 16)
     staff = user_in_group("staff", "Staff")
     client.force_login(staff)

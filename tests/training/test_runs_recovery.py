@@ -11,7 +11,7 @@ from gallery.models import Genre
 from tests.conftest import wait_for
 from tests.training.runs_factories import (
     approved_images,
-    run_storage,  # noqa: F401 - fixture
+    run_storage,  # noqa: F401 - a fixture, used through pytestmark
     steps_for,
     tiny_overrides,
     user_in_group,
@@ -23,7 +23,10 @@ from training.periodic import requeue_stale_runs
 from training.runner import Heartbeat, claim
 from training.tasks import train_run
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("run_storage"),
+]
 
 
 def start(total_kimg: float, checkpoint_kimg: float = 0.2) -> TrainingRun:
@@ -37,8 +40,7 @@ def start(total_kimg: float, checkpoint_kimg: float = 0.2) -> TrainingRun:
 def test_killed_worker_run_resumes_on_a_new_worker_from_its_last_checkpoint(
     settings,
     tmp_path,
-    run_storage,
-    celery_worker_factory,  # noqa: F811
+    celery_worker_factory,
 ):
     first = celery_worker_factory(queues="default,gpu", extra_env=worker_env(settings))
     run = start(total_kimg=1.6)
@@ -80,7 +82,7 @@ def test_killed_worker_run_resumes_on_a_new_worker_from_its_last_checkpoint(
 
 
 @pytest.mark.slow
-def test_a_run_enqueued_twice_is_trained_once(settings, run_storage, celery_worker_factory):  # noqa: F811
+def test_a_run_enqueued_twice_is_trained_once(settings, celery_worker_factory):
     env = worker_env(settings)
     workers = [celery_worker_factory(queues="gpu", extra_env=env) for _ in range(2)]
     run = start(total_kimg=0.6)
@@ -97,7 +99,7 @@ def test_a_run_enqueued_twice_is_trained_once(settings, run_storage, celery_work
     assert run.steps_trained == run.step == steps_for(0.6)
 
 
-def test_lease_one_owner_at_a_time(settings, run_storage):  # noqa: F811
+def test_lease_one_owner_at_a_time(settings):
     run = start(total_kimg=0.4)
     token = claim(run.pk, "worker-a")
     assert token
@@ -126,7 +128,7 @@ def test_lease_one_owner_at_a_time(settings, run_storage):  # noqa: F811
     assert run.worker == "worker-b" and run.lease_token == token_b
 
 
-def test_stale_cancelling_run_is_cancelled_not_trained(run_storage):  # noqa: F811
+def test_stale_cancelling_run_is_cancelled_not_trained():
     run = start(total_kimg=0.4)
     assert claim(run.pk, "worker-a")
     TrainingRun.objects.filter(pk=run.pk).update(
