@@ -42,8 +42,26 @@ class LeaseLost(Exception):
     """Another task took over this run (its heartbeat went stale); stop without touching the row."""
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_name(node: str | None = None) -> str:
+    """``<celery node name> pid <pid>``: who holds a lease, in the admin and the logs."""
+    return f"{node or socket.gethostname()} pid {os.getpid()}"
+
+
+def _owner_died_here(owner: str, worker: str) -> bool:
+    """True when the lease holder was a child of this same worker node and that
+    process is gone: a child killed under a live parent gets its message
+    redelivered at once, before its heartbeat could go stale."""
+    owner_node, _, owner_pid = owner.rpartition(" pid ")
+    node, _, _pid = worker.rpartition(" pid ")
+    if not owner_node or owner_node != node or not owner_pid.isdigit():
+        return False
+    try:
+        os.kill(int(owner_pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def claim(run_id: int, worker: str) -> str | None:
@@ -56,7 +74,7 @@ def claim(run_id: int, worker: str) -> str | None:
             logger.warning("Training run %s does not exist (deleted?); nothing to train.", run_id)
             return None
         if run.status in (Status.RUNNING, Status.CANCELLING):
-            if run.heartbeat_is_fresh():
+            if run.heartbeat_is_fresh() and not _owner_died_here(run.worker, worker):
                 logger.info(
                     "Run %s is %s on %s with a fresh heartbeat; this delivery does nothing.",
                     run_id,

@@ -6,14 +6,12 @@ task so the worker's parent process never imports torch or touches CUDA.
 
 from __future__ import annotations
 
-import os
-
 from celery import shared_task
 
 
 @shared_task(name="training.tasks.train_run", bind=True)
 def train_run(self, run_id: int) -> str:
     """Train run ``run_id`` unless another task holds its lease; safe to deliver twice."""
-    from .runner import train_claimed_run
+    from .runner import train_claimed_run, worker_name
 
-    return train_claimed_run(run_id, worker=f"{self.request.hostname} pid {os.getpid()}")
+    return train_claimed_run(run_id, worker=worker_name(self.request.hostname))

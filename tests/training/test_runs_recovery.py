@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -137,3 +138,19 @@ def test_stale_cancelling_run_is_cancelled_not_trained():
     assert claim(run.pk, "worker-b") is None
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.CANCELLED and run.finished is not None
+
+
+def test_a_child_killed_under_a_live_worker_is_taken_over_at_once():
+    import subprocess
+    import sys
+
+    run = start(total_kimg=0.4)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a process of this node that is gone, like a SIGKILLed pool child
+    assert claim(run.pk, f"gpu0@host pid {child.pid}")
+    # The message comes back to the same node (reject_on_worker_lost) while the
+    # heartbeat is still fresh: the dead owner is recognised and replaced.
+    assert claim(run.pk, "gpu1@host pid 1") is None  # another node: the heartbeat says wait
+    assert claim(run.pk, f"gpu0@host pid {os.getpid()}")
+    run.refresh_from_db()
+    assert run.attempts == 2 and run.worker == f"gpu0@host pid {os.getpid()}"
