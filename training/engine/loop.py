@@ -501,7 +501,8 @@ class _Run:
         self.total_nimg = round(self.cfg.total_kimg * 1000)
         self.last_checkpoint: Path | None = None
         self.last_checkpoint_nimg = -1
-        self.metrics: dict[str, float] = {}
+        self.metrics: dict[str, float] = {}  # the latest measurement (kept in checkpoint metadata)
+        self.fresh_metrics = False  # measured since the last stats line
         self.bar = tqdm(
             total=self.total_nimg,
             initial=min(trainer.nimg, self.total_nimg),
@@ -541,7 +542,8 @@ class _Run:
         stats["mem_mb"] = round(_memory_mb(self.t.device), 1)
         remaining = max(self.total_nimg - self.t.nimg, 0)
         stats["eta_seconds"] = remaining / images_per_second if done else None
-        stats.update(self.metrics)
+        if self.fresh_metrics:
+            stats.update(self.metrics)
         if self.bar is not None and stats["loss_G"] is not None:
             self.bar.set_postfix(
                 G=f"{stats['loss_G']:.3f}", D=f"{stats['loss_D']:.3f}", p=f"{stats['augment_p']:.3f}"
@@ -556,17 +558,19 @@ class _Run:
             grid = self.t.sample_grid(self.sample_dir / f"fakes-{self.t.step_count:08d}.png")
             self.cb.on_tick(stats, grid)
             self.cb.on_progress(stats)
+        self.fresh_metrics = False
         self.t.dist.barrier()
         self._reset_tick()
 
     def measure(self) -> None:
+        """SWD of EMA samples against the reals; reported in the next stats line (its own line at step 0)."""
         if self.main:
             self.metrics = dict(self.t.measure_swd())
-            with open(self.stats_path, "a") as f:
-                f.write(
-                    json.dumps({"kimg": round(self.t.kimg, 3), "step": self.t.step_count, **self.metrics})
-                    + "\n"
-                )
+            self.fresh_metrics = True
+            if self.t.step_count == 0:
+                with open(self.stats_path, "a") as f:
+                    f.write(json.dumps({"kimg": 0.0, "step": 0, **self.metrics}) + "\n")
+                self.fresh_metrics = False
         self.t.dist.barrier()
 
     def checkpoint(self) -> Path | None:
