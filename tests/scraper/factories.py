@@ -42,8 +42,13 @@ def resized_bytes(data: bytes, size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
+def genre(slug: str = "landscape") -> Genre:
+    """The seeded room; recreated when a transactional test has flushed the seed."""
+    return Genre.objects.get_or_create(slug=slug, defaults={"name": slug.title(), "search_terms": slug})[0]
+
+
 def make_job(genre_slug: str = "landscape", source: str = "aic", **fields) -> CrawlJob:
-    return CrawlJob.objects.create(source=source, genre=Genre.objects.get(slug=genre_slug), **fields)
+    return CrawlJob.objects.create(source=source, genre=genre(genre_slug), **fields)
 
 
 def make_item(source_id: str, genre_slug: str = "landscape", **fields) -> dict:
