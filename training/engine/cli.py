@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -151,6 +152,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     resume = {"auto": "auto", "none": None}.get(args.resume, args.resume)
     result = train(config, args.data, args.run_dir, resume=resume, progress=not args.no_progress)
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun only rank 0 reports
     print(
         f"{'stopped' if result.stopped else 'finished'} at {result.kimg:.3f} kimg after {result.steps} steps; "
         f"last checkpoint {result.last_checkpoint}"
