@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 
 import numpy as np
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group, User
 from PIL import Image, ImageDraw
 
@@ -66,8 +68,18 @@ def make_item(source_id: str, genre_slug: str = "landscape", **fields) -> dict:
     }
 
 
+def ensure_groups() -> None:
+    """The Curators and Staff groups as the data migration makes them (a
+    transactional test flushes migration data, so later ones rebuild it)."""
+    if Group.objects.filter(name="Curators", permissions__isnull=False).exists():
+        return
+    migration = importlib.import_module("scraper.migrations.0002_curator_and_staff_groups")
+    migration.create_groups(django_apps, None)
+
+
 def make_user(username: str, group: str | None = None, **fields) -> User:
     user = User.objects.create_user(username, password="pw-" + username, is_staff=True, **fields)
     if group:
+        ensure_groups()
         user.groups.add(Group.objects.get(name=group))
     return user
