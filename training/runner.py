@@ -276,6 +276,7 @@ class RunCallbacks:
         self._write(history=self.history, **self._progress_fields(stats))
 
     def on_checkpoint(self, path: Path, stats: dict) -> None:
+        from training.engine.checkpoint import checkpoint_metadata
         from training.engine.dataset import file_sha256
 
         path = Path(path)
@@ -290,7 +291,8 @@ class RunCallbacks:
                 "file": name,
                 "sha256": file_sha256(path),
                 "size": path.stat().st_size,
-                "metric": stats.get("swd"),
+                # The latest SWD measurement, kept in the checkpoint's metadata.
+                "metric": stats.get("swd", checkpoint_metadata(path).get("metrics", {}).get("swd")),
                 "step": int(stats.get("step", 0)),
             },
         )
