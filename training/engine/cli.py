@@ -355,9 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # before importing torch, so --help is instant
     from training.engine.checkpoint import CheckpointError
 
-    args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except (ValueError, FileNotFoundError, CheckpointError) as exc:
