@@ -526,7 +526,8 @@ def brushwork(c: Canvas, default_angle: float | None) -> None:
         n = int(coverage * s * s / (length * width))
         cx = rng.uniform(0, s, n).astype(np.float32)
         cy = rng.uniform(0, s, n).astype(np.float32)
-        ix, iy = cx.astype(np.int32), cy.astype(np.int32)
+        # float32 can round a draw just below s up to s itself.
+        ix, iy = np.minimum(cx.astype(np.int32), s - 1), np.minimum(cy.astype(np.int32), s - 1)
         g = strength[iy, ix]
         flat = np.clip(1.0 - g / (g.mean() * 1.5 + 1e-6), 0, 1)
         # Flat areas: the genre's direction, or a painter's diagonal hatching when it has none.

@@ -68,3 +68,10 @@ def test_unknown_genre_names_the_choices() -> None:
 def test_sizes_outside_the_range_are_refused(size: int) -> None:
     with pytest.raises(ValueError, match=str(size)):
         paint("landscape", 1, size)
+
+
+@pytest.mark.parametrize("genre", GENRES)
+def test_many_seeds_paint_without_error_at_the_smallest_size(genre: str) -> None:
+    # Regression: a stroke centre drawn in float32 could round up onto the canvas edge.
+    for seed in range(200):
+        assert paint(genre, seed, 32).size == (32, 32)
