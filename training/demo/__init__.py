@@ -1,0 +1,1 @@
+"""The demo's shipped generator checkpoints and the script that slims them (see docs/demo.md)."""
