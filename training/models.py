@@ -28,7 +28,7 @@ class Dataset(models.Model):
     resolution = models.PositiveIntegerField(_("resolution"))
     image_count = models.PositiveIntegerField(_("images"), default=0)
     packed_file = models.FileField(
-        _("packed file"), storage=checkpoint_storage, upload_to="datasets/", blank=True
+        _("packed file"), storage=checkpoint_storage, upload_to="datasets/", blank=True, max_length=255
     )
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     skipped = models.JSONField(_("skipped images"), default=list, blank=True)

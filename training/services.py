@@ -166,9 +166,12 @@ def pack_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None =
         report = pack_images(paths, out, resolution=dataset.resolution, progress=progress)
         names = {str(p): p.name for p in paths}
         skipped += [[names.get(path, path), reason] for path, reason in report.skipped]
-        name = f"datasets/{dataset.genre.slug}-{dataset.resolution}px-{report.sha256[:16]}.pack"
-        with open(out, "rb") as fh:
-            stored = checkpoint_storage().save(name, File(fh))
+        # Named by content: the same images packed again reuse the stored file.
+        stored = f"datasets/{dataset.genre.slug}-{dataset.resolution}px-{report.sha256}.pack"
+        storage = checkpoint_storage()
+        if not storage.exists(stored):
+            with open(out, "rb") as fh:
+                stored = storage.save(stored, File(fh))
     dataset.packed_file.name = stored
     dataset.sha256 = report.sha256
     dataset.image_count = report.count
