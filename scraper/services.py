@@ -51,7 +51,9 @@ def queue_crawl(job: CrawlJob) -> None:
 
 def cancel_crawl(job: CrawlJob, user: AbstractBaseUser | AnonymousUser | None = None) -> CrawlJob:
     """Cancel a queued job at once; ask a running one to stop (the crawl
-    process polls its row and stops at the next item)."""
+    process polls its row and stops at the next item). Cancelling a job that
+    is already "cancelling" marks it cancelled at once: the way out when its
+    worker died and nothing is left to notice the request."""
     if user is not None and not user.has_perm("scraper.start_crawl"):
         raise PermissionDenied(f"{user} may not cancel crawls (needs the scraper.start_crawl permission).")
     with transaction.atomic():
@@ -63,6 +65,11 @@ def cancel_crawl(job: CrawlJob, user: AbstractBaseUser | AnonymousUser | None = 
         elif job.status == CrawlJob.Status.RUNNING:
             job.status = CrawlJob.Status.CANCELLING
             job.save(update_fields=["status"])
+        elif job.status == CrawlJob.Status.CANCELLING:
+            job.status = CrawlJob.Status.CANCELLED
+            job.finished = timezone.now()
+            job.error = "Cancelled twice: marked cancelled without waiting for its crawl process."
+            job.save(update_fields=["status", "finished", "error"])
     return job
 
 
@@ -108,13 +115,13 @@ def finish_job(job_id: int, error: str = "") -> CrawlJob:
     close_old_connections()
     with transaction.atomic():
         job = CrawlJob.objects.select_for_update().get(pk=job_id)
-        if job.status == CrawlJob.Status.CANCELLING:
+        if job.status in (CrawlJob.Status.CANCELLING, CrawlJob.Status.CANCELLED):
             job.status = CrawlJob.Status.CANCELLED
         elif error:
             job.status = CrawlJob.Status.FAILED
         else:
             job.status = CrawlJob.Status.SUCCEEDED
-        job.error = error
+        job.error = error or job.error
         job.finished = timezone.now()
         job.save(update_fields=["status", "error", "finished"])
     append_log(job_id, f"crawl {job.status}" + (f": {error}" if error else ""))

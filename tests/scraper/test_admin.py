@@ -170,3 +170,11 @@ def test_the_cancel_action_asks_running_crawls_to_stop(client, db):
     running.refresh_from_db()
     finished.refresh_from_db()
     assert (running.status, finished.status) == ("cancelling", "succeeded")
+
+    # A second cancel is the way out for a crawl whose worker died.
+    client.post(
+        reverse("admin:scraper_crawljob_changelist"),
+        {"action": "cancel_selected", "_selected_action": [running.pk]},
+    )
+    running.refresh_from_db()
+    assert running.status == "cancelled" and "Cancelled twice" in running.error

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from scraper.models import CrawlJob, ScrapedImage
-from scraper.services import start_crawl
+from scraper.services import cancel_crawl, start_crawl
 from tests.conftest import wait_for
 from tests.scraper.conftest import crawl_env
 from tests.scraper.factories import genre, make_job, painting_bytes
@@ -86,3 +86,27 @@ def test_manage_py_crawl_runs_in_the_foreground_with_a_progress_bar(
 
     with pytest.raises(CommandError, match="no genre 'seascape'"):
         call_command("crawl", source="aic", genre="seascape", stdout=out, stderr=err)
+
+
+def test_staff_cancel_a_running_crawl_and_it_stops(celery_worker_factory, fake_museum, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    for n in range(6):
+        fake_museum.add_aic(f"c{n}", painting_bytes(30 + n))
+    held = fake_museum.hold("/iiif/2/c1/full/843,/0/default.jpg")
+    celery_worker_factory(queues="crawl", extra_env=crawl_env(fake_museum, settings.MEDIA_ROOT))
+    job = start_crawl(genre("landscape"), "aic", None)
+    wait_for(
+        lambda: fake_museum.requested("/iiif/2/c1/full/843,/0/default.jpg"),
+        timeout=120,
+        what="the crawl to start",
+    )
+    assert CrawlJob.objects.get(pk=job.pk).status == "running"
+
+    cancel_crawl(job)
+    assert CrawlJob.objects.get(pk=job.pk).status == "cancelling"
+    held.set()
+
+    job = wait_for(lambda: finished(job.pk), timeout=120, what="the crawl to stop")
+    # Not "succeeded": the worker saw the request and recorded the cancel.
+    assert job.status == "cancelled", job.log_tail
+    assert job.finished is not None
