@@ -13,18 +13,18 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))"
 
 echo "== training throughput, 256 px, channel_base 16384, channel_max 512"
-timeout 90 python3 bench/training_throughput.py --device cuda --precision auto --resolution 256 \
-  --batch 32 --channel-base 16384 --channel-max 512 --steps 24 --warmup 6
+timeout 60 python3 bench/training_throughput.py --device cuda --precision auto --resolution 256 \
+  --batch 32 --channel-base 16384 --channel-max 512 --steps 16 --warmup 4
 
 echo "== generation throughput"
-timeout 45 python3 bench/generation_throughput.py --device cuda --precision bf16 --resolution 256 \
+timeout 30 python3 bench/generation_throughput.py --device cuda --precision bf16 --resolution 256 \
   --batch 64 --channel-base 16384 --channel-max 512 --images 512
 
-echo "== short CLI run on CUDA, bf16: pack -> train 4 kimg at 64 px -> generate"
+echo "== short CLI run on CUDA, bf16: pack -> train 2 kimg at 64 px -> generate"
 python3 -m scraper.samplemuseum --export "$work/paint" --per-genre 256 --size 64 --genres landscape >/dev/null
 python3 -m training pack "$work/paint/landscape" --out "$work/landscape.pack" --resolution 64 --no-progress
-timeout 90 python3 -m training train --data "$work/landscape.pack" --run-dir "$work/run" --resolution 64 \
-  --channel-base 8192 --channel-max 128 --batch 32 --kimg 4 --tick 1 --snap 2 \
+timeout 60 python3 -m training train --data "$work/landscape.pack" --run-dir "$work/run" --resolution 64 \
+  --channel-base 8192 --channel-max 128 --batch 32 --kimg 2 --tick 1 --snap 1 \
   --device cuda --precision bf16 --no-progress
 ckpt=$(ls "$work"/run/checkpoints/*.pt | tail -1)
 python3 -m training generate --checkpoint "$ckpt" --seeds 0-15 --device cuda --outdir "$work/gen"
