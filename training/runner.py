@@ -265,6 +265,8 @@ class RunCallbacks:
         self._write(**self._progress_fields(stats))
 
     def on_tick(self, stats: dict, grid_path: Path) -> None:
+        if self.heartbeat.lost.is_set():
+            raise LeaseLost(f"run {self.run_id} was taken over by another worker")
         kimg = round(float(stats.get("kimg", 0.0)), 6)
         entry = {k: _jsonable(stats[k]) for k in HISTORY_KEYS if k in stats}
         self.history = [h for h in self.history if h.get("kimg", 0) < kimg] + [entry]

@@ -47,10 +47,15 @@ def test_staff_train_publish_and_fill_a_room(client, settings, celery_worker_fac
 
     # Progress is visible while it trains: kimg rises and the history grows.
     seen: list[tuple[str, float, int]] = []
+    pages: list[str] = []
 
     def finished() -> bool:
         run.refresh_from_db()
         seen.append((run.status, run.kimg_done, len(run.history)))
+        if run.status == TrainingRun.Status.RUNNING and 0 < run.kimg_done < 0.8 and not pages:
+            pages.append(
+                client.get(reverse("admin:training_trainingrun_change", args=[run.pk])).content.decode()
+            )
         return run.status not in (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING)
 
     wait_for(finished, timeout=240, interval=0.2, what="the run to finish")
@@ -58,6 +63,10 @@ def test_staff_train_publish_and_fill_a_room(client, settings, celery_worker_fac
     running = [(kimg, n) for status, kimg, n in seen if status == TrainingRun.Status.RUNNING]
     assert len({kimg for kimg, _n in running if 0 < kimg < 0.8}) >= 2, seen
     assert len({n for _kimg, n in running}) >= 2, seen
+    # The run page while it trained: a partial progress bar, refreshing itself.
+    assert '<meta http-equiv="refresh" content="10">' in pages[0]
+    value = float(pages[0].split('<progress class="run-progress" max="100" value="')[1].split('"')[0])
+    assert 0 < value < 100 and '<strong class="run-status">running</strong>' in pages[0]
 
     assert run.kimg_done == pytest.approx(0.8)
     assert run.step == steps_for(0.8) and run.steps_trained == steps_for(0.8)
@@ -85,6 +94,7 @@ def test_staff_train_publish_and_fill_a_room(client, settings, celery_worker_fac
     assert response.status_code == 302
     last.refresh_from_db()
     assert last.published
+    assert "now paints the Landscapes room" in client.get(response["Location"]).content.decode()
     client.post(reverse("admin:training_checkpoint_generate", args=[last.pk]), {"count": "3", "psi": "0.7"})
     client.post(reverse("admin:training_checkpoint_mix", args=[last.pk]), {"rows": "2", "columns": "3"})
     wait_for(lambda: Artwork.objects.count() == 3, timeout=120, what="three artworks")
