@@ -65,11 +65,12 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("progress"))
     def progress(self, run: TrainingRun) -> str:
+        # Numbers are formatted first: format_html escapes (stringifies) its arguments.
         return format_html(
-            '<progress max="100" value="{:.1f}"></progress> {:.3g} / {:g} kimg',
-            run.progress_percent,
-            run.kimg_done,
-            run.target_kimg,
+            '<progress max="100" value="{}"></progress> {} / {} kimg',
+            f"{run.progress_percent:.1f}",
+            f"{run.kimg_done:.3g}",
+            f"{run.target_kimg:g}",
         )
 
     @admin.display(description=gettext_lazy("images/s"))

@@ -187,3 +187,20 @@ def test_run_charts_show_losses_metric_and_ada_p_or_say_no_data():
     losses, metric, ada = run_charts(history)
     assert losses.count("<polyline") == 2 and metric.count("<circle") == 1 and ada.count("<polyline") == 1
     assert all("No data yet." in chart for chart in run_charts([]))
+
+
+def test_staff_see_runs_listed_with_progress_and_edit_room_schedules(client, run):
+    TrainingRun.objects.filter(pk=run.pk).update(kimg_done=0.1)
+    client.force_login(user_in_group("staff", "Staff"))
+    listing = client.get(reverse("admin:training_trainingrun_changelist")).content.decode()
+    assert '<progress max="100" value="25.0"></progress> 0.1 / 0.4 kimg' in listing
+    add = client.get(reverse("admin:training_trainingrun_add"))
+    assert add.status_code == 302 and add["Location"] == reverse("admin:training_trainingrun_start")
+
+    response = client.post(
+        reverse("admin:training_generationschedule_add"),
+        {"genre": run.genre_id, "enabled": "on", "every_hours": "6", "count": "8", "psi": "0.5"},
+    )
+    assert response.status_code == 302
+    schedule = run.genre.generation_schedule
+    assert (schedule.every_hours, schedule.count, schedule.psi) == (6, 8, 0.5)
