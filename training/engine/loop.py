@@ -163,6 +163,9 @@ class Trainer:
         self.dist = dist_ctx or DistContext()
         self.device = device or resolve_device(config.device, self.dist.local_rank)
         self.amp_dtype = resolve_precision(config.precision, self.device)
+        if self.device.type == "cuda":
+            # Fixed shapes every step: let cuDNN pick the fastest kernels once.
+            torch.backends.cudnn.benchmark = True
         net = config.network
         if dataset.resolution != net.resolution:
             raise ValueError(

@@ -1,0 +1,148 @@
+"""Training throughput: images per second and seconds per kimg of the real training step.
+
+Times ``training.engine.loop.Trainer.step`` (G main + lazy path length, D main + lazy R1,
+EMA, ADA; the same code ``train()`` runs) on a synthetic packed dataset, for every
+combination of the given resolutions and batch sizes. Untimed warm-up steps come first;
+the timed steps are a multiple of the lazy intervals' mix only on average, so use enough
+steps (>= 16) on a GPU for a stable figure.
+
+    python bench/training_throughput.py                         # CPU defaults, < 1 minute
+    python bench/training_throughput.py --device cuda --precision auto \\
+        --resolution 256 --batch 16 32 --channel-base 16384 --channel-max 512 --steps 48
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from training.engine.config import NetworkConfig
+from training.engine.dataset import PackedDataset, pack_images
+from training.engine.loop import Trainer
+from training.engine.options import PRECISIONS, TrainConfig
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--resolution", type=int, nargs="+", default=[32, 64], help="image sizes (px)")
+    p.add_argument("--batch", type=int, nargs="+", default=[8], help="global batch sizes")
+    p.add_argument("--channel-base", type=int, default=4096, help="channels at r = min(base // r, max)")
+    p.add_argument("--channel-max", type=int, default=128)
+    p.add_argument("--z-dim", type=int, default=512, help="z and w size")
+    p.add_argument("--mapping-layers", type=int, default=8)
+    p.add_argument("--style-mode", choices=["modulated", "adain"], default="modulated")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    p.add_argument(
+        "--precision", choices=PRECISIONS, default="auto", help="auto = bf16/fp16 on CUDA, fp32 on CPU"
+    )
+    p.add_argument("--no-ada", action="store_true", help="turn augmentation off")
+    p.add_argument("--ada-p", type=float, default=0.5, help="augmentation probability held during timing")
+    p.add_argument("--steps", type=int, default=8, help="timed steps per configuration")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: the dev machine's 2 cores are shared)",
+    )
+    return p.parse_args(argv)
+
+
+def synthetic_dataset(folder: Path, resolution: int, count: int = 64) -> PackedDataset:
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(count):
+        paths.append(folder / f"{i}.png")
+        Image.fromarray(rng.integers(0, 256, (resolution, resolution, 3), dtype=np.uint8)).save(paths[-1])
+    return PackedDataset(pack_images(paths, folder / f"bench-{resolution}.pack", resolution).out_path)
+
+
+def measure(args: argparse.Namespace, dataset: PackedDataset, resolution: int, batch: int) -> dict:
+    net = NetworkConfig(
+        resolution=resolution,
+        z_dim=args.z_dim,
+        w_dim=args.z_dim,
+        mapping_layers=args.mapping_layers,
+        channel_base=args.channel_base,
+        channel_max=args.channel_max,
+        style_mode=args.style_mode,
+    )
+    config = TrainConfig(
+        network=net, batch_size=batch, ada=not args.no_ada, precision=args.precision, device=args.device
+    )
+    trainer = Trainer(config, dataset)
+    if trainer.augment_pipe is not None:
+        # Hold p fixed so every configuration pays for the same amount of augmentation.
+        trainer.augment_pipe.p.fill_(args.ada_p)
+        trainer.ada.ada_kimg = float("inf")
+    for _ in range(args.warmup):
+        trainer.step()
+    device = trainer.device
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        trainer.step()  # each step reads losses back to the host, so the device has finished
+    seconds = time.perf_counter() - start
+    images = args.steps * batch
+    mem = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else float("nan")
+    params = sum(p.numel() for p in trainer.G.parameters()) + sum(p.numel() for p in trainer.D.parameters())
+    precision = str(trainer.amp_dtype).replace("torch.", "") if trainer.amp_dtype else "fp32"
+    return {
+        "params": params,
+        "seconds": seconds,
+        "ips": images / seconds,
+        "mem_mb": mem,
+        "precision": precision,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SystemExit("--device cuda was asked for, but torch sees no CUDA device on this machine.")
+        name = torch.cuda.get_device_name(device)
+    else:
+        # A shared CPU's load skews the figures: print it beside them.
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        name = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, load {load}"
+    print(f"# training throughput | torch {torch.__version__} | device {args.device} ({name})")
+    print(
+        f"# channel_base {args.channel_base}, channel_max {args.channel_max}, z/w {args.z_dim}, "
+        f"mapping {args.mapping_layers}, style {args.style_mode}, ADA {'off' if args.no_ada else f'p={args.ada_p}'}, "
+        f"R1 every 16 + path length every 4 (lazy), {args.steps} timed steps after {args.warmup} warm-up"
+    )
+    print(
+        f"{'res':>5} {'batch':>5} {'params_M':>8} {'device':>7} {'precision':>9} {'steps':>5} "
+        f"{'seconds':>8} {'img/s':>8} {'s/kimg':>8} {'peak_MiB':>8}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for resolution in args.resolution:
+            dataset = synthetic_dataset(Path(tmp), resolution)
+            for batch in args.batch:
+                r = measure(args, dataset, resolution, batch)
+                print(
+                    f"{resolution:>5} {batch:>5} {r['params'] / 1e6:>8.2f} {device.type:>7} {r['precision']:>9} "
+                    f"{args.steps:>5} {r['seconds']:>8.2f} {r['ips']:>8.2f} {1000 / r['ips']:>8.1f} "
+                    f"{r['mem_mb']:>8.0f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
