@@ -156,7 +156,11 @@ def generate_images(
     batch_size: int = 16,
     device: str | torch.device | None = None,
 ) -> np.ndarray:
-    """uint8 [N, R, R, 3], one image per seed (G is moved to ``device`` if given)."""
+    """uint8 [N, R, R, 3], one image per seed (G is moved to ``device`` if given).
+
+    For a given ``batch_size`` a seed's pixels do not depend on the other seeds
+    asked for alongside it (batches are padded to full size).
+    """
     _check_noise_mode(noise_mode)
     seeds = [int(s) for s in seeds]
     G.eval()
