@@ -122,3 +122,13 @@ def test_checkpoint_holds_everything_resume_needs_and_generator_reloads(tmp_path
     again = load_generator(result.last_checkpoint)
     assert np.array_equal(generate_images(G, [5, 6]), generate_images(again, [5, 6]))
     assert all(torch.equal(v, state["G_ema"][k]) for k, v in G.state_dict().items()), "the EMA weights"
+
+
+def test_keep_checkpoints_prunes_the_oldest(tmp_path: Path):
+    data = make_packed_dataset(tmp_path / "data", n=8)
+    cb = Recorder()
+    config = tiny_train_config(8, checkpoint_kimg=0.008, keep_checkpoints=2)  # a checkpoint every 2 steps
+    train(config, data, tmp_path / "run", callbacks=cb, progress=False)
+    assert [p.name for p in cb.checkpoints] == [f"ckpt-{s:08d}.pt" for s in (2, 4, 6, 8)]
+    left = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    assert left == ["ckpt-00000006.json", "ckpt-00000006.pt", "ckpt-00000008.json", "ckpt-00000008.pt"]

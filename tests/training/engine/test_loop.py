@@ -267,3 +267,22 @@ def test_short_training_lowers_swd_against_its_start(tmp_path: Path):
     reals = np.array(PackedDataset(data).images[:128])
     fakes = generate_images(G, range(METRIC_SEED_BASE, METRIC_SEED_BASE + 128))
     assert sliced_wasserstein(reals, fakes, seed=config.seed)["swd"] == pytest.approx(end["swd"])
+
+
+def test_train_config_round_trips_and_derives_values():
+    config = tiny_train_config(10, r1_gamma=None, ema_kimg=10.0, ema_rampup=0.05)
+    again = TrainConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config
+    assert config.r1_gamma_value == pytest.approx(0.0002 * 32**2 / 4)
+    assert TrainConfig(network=NetworkConfig(), batch_size=16).r1_gamma_value == pytest.approx(0.8192)
+    # Half-life 10 kimg * 4/32 = 1250 images, ramped to 5% of the images seen so far.
+    assert config.ema_beta(10**7) == pytest.approx(0.5 ** (4 / 1250))
+    assert config.ema_beta(1000) == pytest.approx(0.5 ** (4 / 50))
+    with pytest.raises(ValueError, match="TrainConfig got unknown key"):
+        TrainConfig.from_dict({**config.to_dict(), "learning_rate": 1})
+    with pytest.raises(ValueError, match="precision='fp8'"):
+        tiny_train_config(1, precision="fp8")
+    with pytest.raises(ValueError, match="ada_target=1.5"):
+        tiny_train_config(1, ada_target=1.5)
+    with pytest.raises(ValueError, match="NetworkConfig.resolution=48"):
+        TrainConfig.from_dict({**config.to_dict(), "network": {**config.network.to_dict(), "resolution": 48}})
