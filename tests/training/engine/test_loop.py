@@ -282,7 +282,7 @@ def test_train_config_round_trips_and_derives_values():
         TrainConfig.from_dict({**config.to_dict(), "learning_rate": 1})
     with pytest.raises(ValueError, match="precision='fp8'"):
         tiny_train_config(1, precision="fp8")
-    with pytest.raises(ValueError, match="ada_target=1.5"):
+    with pytest.raises(ValueError, match=r"ada_target=1\.5"):
         tiny_train_config(1, ada_target=1.5)
-    with pytest.raises(ValueError, match="NetworkConfig.resolution=48"):
+    with pytest.raises(ValueError, match=r"NetworkConfig\.resolution=48"):
         TrainConfig.from_dict({**config.to_dict(), "network": {**config.network.to_dict(), "resolution": 48}})
