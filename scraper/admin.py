@@ -19,20 +19,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from scraper.curation import approve_images, reject_images
+from scraper.curation import HINT_LABELS, QUALITY_HINTS, approve_images, reject_images
 from scraper.forms import RejectForm
+from scraper.imagecheck import THUMBNAIL_SIZE
 from scraper.models import CrawlJob, ScrapedImage
 from scraper.services import cancel_crawl, queue_crawl
-
-QUALITY_HINTS = [
-    ("too_small", _("too small")),
-    ("odd_aspect", _("odd aspect ratio")),
-    ("very_dark", _("very dark")),
-    ("very_light", _("very light")),
-    ("low_information", _("low information")),
-    ("blurry", _("blurry")),
-]
-HINT_LABELS = dict(QUALITY_HINTS)
 
 
 def can_start_crawls(request: HttpRequest) -> bool:
@@ -46,9 +37,11 @@ def can_review(request: HttpRequest) -> bool:
 def image_tag(image: ScrapedImage, width: int) -> str:
     if not image.image:
         return "—"
+    # The small copy is enough up to its own size; larger views get the image.
+    url = image.thumbnail_url if width <= THUMBNAIL_SIZE else image.image.url
     return format_html(
         '<img src="{}" width="{}" alt="{}" loading="lazy" class="scraper-thumb">',
-        image.image.url,
+        url,
         width,
         image.title,
     )
@@ -224,8 +217,8 @@ class QualityHintFilter(admin.SimpleListFilter):
 
 @admin.register(ScrapedImage)
 class ScrapedImageAdmin(admin.ModelAdmin):
-    list_display = ["thumbnail", "summary", "provenance", "genre", "status", "hints", "resembles"]
-    list_display_links = ["thumbnail", "summary"]
+    list_display = ["picture", "summary", "provenance", "genre", "status", "hints", "resembles"]
+    list_display_links = ["picture", "summary"]
     list_filter = ["status", "genre", "source", NearDuplicateFilter, QualityHintFilter, "is_demo"]
     list_select_related = ["genre", "near_duplicate_of"]
     search_fields = ["title", "artist", "source_id"]
@@ -267,7 +260,7 @@ class ScrapedImageAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     @admin.display(description=_("image"))
-    def thumbnail(self, image: ScrapedImage) -> str:
+    def picture(self, image: ScrapedImage) -> str:
         return image_tag(image, 160)
 
     @admin.display(description=_("painting"), ordering="title")

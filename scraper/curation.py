@@ -21,6 +21,15 @@ REJECTION_REASONS = [
     ("fragment", _("Detail or fragment of a painting")),
     ("other", _("Other")),
 ]
+QUALITY_HINTS = [
+    ("too_small", _("too small")),
+    ("odd_aspect", _("odd aspect ratio")),
+    ("very_dark", _("very dark")),
+    ("very_light", _("very light")),
+    ("low_information", _("low information")),
+    ("blurry", _("blurry")),
+]
+HINT_LABELS = dict(QUALITY_HINTS)
 REJECTION_REASON_CODES = [code for code, _label in REJECTION_REASONS]
 
 

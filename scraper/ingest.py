@@ -73,6 +73,9 @@ def ingest_image(
     # Same name means same bytes, so a file left by an earlier (deleted) row is reused.
     if not default_storage.exists(name):
         name = default_storage.save(name, ContentFile(checked.data))
+    thumbnail_name = f"scraped/thumbs/{checked.sha256[:2]}/{checked.sha256}.jpg"
+    if not default_storage.exists(thumbnail_name):
+        thumbnail_name = default_storage.save(thumbnail_name, ContentFile(checked.thumbnail))
     try:
         with transaction.atomic():
             image = ScrapedImage.objects.create(
@@ -87,6 +90,7 @@ def ingest_image(
                 date_text=(item.get("date") or "")[:100],
                 licence=(item.get("licence") or "")[:100],
                 image=name,
+                thumbnail=thumbnail_name,
                 width=checked.width,
                 height=checked.height,
                 content_hash=checked.sha256,

@@ -14,8 +14,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from gallery.models import Genre
-from scraper.admin import HINT_LABELS
-from scraper.curation import REJECTION_REASONS, approve_images, next_pending, pending_images, reject_images
+from scraper.curation import (
+    HINT_LABELS,
+    REJECTION_REASONS,
+    approve_images,
+    next_pending,
+    pending_images,
+    reject_images,
+)
 from scraper.forms import ReviewDecisionForm
 from scraper.models import ScrapedImage
 

@@ -76,6 +76,9 @@ def test_a_jpeg_painting_is_accepted_and_re_encoded_without_metadata():
     assert not result.getexif()
     assert len(checked.phash) == 16
     assert checked.quality_hints == []
+    assert reopen(checked.thumbnail).size == (320, 256)  # already small: kept at its size
+    big = check_image(encode(painting(1000, 800), "JPEG"), "image/jpeg")
+    assert reopen(big.thumbnail).size == (320, 256)
 
 
 @pytest.mark.parametrize(
