@@ -60,7 +60,7 @@ class FakeMuseum:
         self.met_objects: dict[str, dict[str, Any]] = {}
         self.files: dict[str, Reply] = {}
         self.scripts: dict[str, list[Reply]] = {}
-        self.holds: dict[str, threading.Event] = {}
+        self.holds: dict[str, tuple[dict[str, str], threading.Event]] = {}
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
 
@@ -78,10 +78,12 @@ class FakeMuseum:
     def redirect(self, path: str, location: str, status: int = 302) -> None:
         self.files[path] = Reply(status, b"", "text/plain", {"Location": location})
 
-    def hold(self, path: str) -> threading.Event:
-        """Keep requests for ``path`` waiting until the returned event is set."""
-        self.holds[path] = threading.Event()
-        return self.holds[path]
+    def hold(self, path: str, **query: str) -> threading.Event:
+        """Keep requests for ``path`` (whose query has these values) waiting
+        until the returned event is set."""
+        event = threading.Event()
+        self.holds[path] = (query, event)
+        return event
 
     def add_aic(
         self,
@@ -242,11 +244,13 @@ def _handler_for(museum: FakeMuseum) -> type[BaseHTTPRequestHandler]:
                 )
                 scripted = museum.scripts.get(parts.path)
                 reply = scripted.pop(0) if scripted else None
-            hold = museum.holds.get(parts.path)
-            if hold is not None:
-                hold.wait(timeout=60)
+            query = parse_qs(parts.query)
+            if parts.path in museum.holds:
+                wanted, event = museum.holds[parts.path]
+                if all(query.get(key) == [value] for key, value in wanted.items()):
+                    event.wait(timeout=60)
             if reply is None:
-                reply = museum.answer(parts.path, parse_qs(parts.query))
+                reply = museum.answer(parts.path, query)
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
@@ -270,7 +274,7 @@ def fake_museum() -> Iterator[FakeMuseum]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield museum
-    for event in museum.holds.values():
+    for _, event in museum.holds.values():
         event.set()
     server.shutdown()
     server.server_close()
