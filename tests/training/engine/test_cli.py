@@ -126,3 +126,48 @@ def test_errors_are_one_clear_line(tmp_path: Path):
         "generate", "--checkpoint", tmp_path / "x.pt", "--seeds", "a-b", "--outdir", tmp_path, check=False
     )
     assert proc.returncode == 2 and "0-9,42" in proc.stderr
+
+
+def test_pack_class_subfolders_makes_a_conditional_dataset(tmp_path: Path, capsys):
+    from training.engine.cli import main
+    from training.engine.dataset import PackedDataset
+
+    for genre, count in (("flowers", 2), ("portrait", 3)):
+        (tmp_path / "src" / genre).mkdir(parents=True)
+        for i, img in enumerate(structured_images(count, 32, seed=count)):
+            Image.fromarray(img).save(tmp_path / "src" / genre / f"{i}.png")
+    pack = tmp_path / "genres.pack"
+    assert (
+        main(
+            [
+                "pack",
+                str(tmp_path / "src"),
+                "--out",
+                str(pack),
+                "--resolution",
+                "32",
+                "--class-subfolders",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert "0=flowers, 1=portrait" in capsys.readouterr().out
+    ds = PackedDataset(pack)
+    assert ds.num_classes == 2 and ds.labels.tolist() == [0, 0, 1, 1, 1]
+
+
+def test_engine_imports_no_django():
+    code = (
+        "import sys\n"
+        "import training.engine.cli, training.engine.loop, training.engine.checkpoint, training.engine.distributed\n"
+        "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')], 'django was imported'\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
