@@ -118,7 +118,8 @@ def check_image(
     clean.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
     encoded = buffer.getvalue()
     small = clean.copy()
-    small.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
+    # reducing_gap: a fast integer reduction first, then Lanczos on the rest.
+    small.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS, reducing_gap=3.0)
     thumbnail = io.BytesIO()
     small.save(thumbnail, format="JPEG", quality=85)
     return CheckedImage(
@@ -126,7 +127,8 @@ def check_image(
         width=clean.width,
         height=clean.height,
         sha256=hashlib.sha256(encoded).hexdigest(),
-        phash=str(imagehash.phash(clean)),
+        # phash looks at a 32×32 reduction, so the 320 px copy gives it the same picture, faster.
+        phash=str(imagehash.phash(small)),
         source_format=source_format,
         quality_hints=quality_hints(clean),
         thumbnail=thumbnail.getvalue(),
@@ -230,7 +232,7 @@ def quality_hints(image: Image.Image) -> list[str]:
     if long_side / short_side > ODD_ASPECT_RATIO:
         hints.append("odd_aspect")
     small = image.copy()
-    small.thumbnail((HINT_SIZE, HINT_SIZE))
+    small.thumbnail((HINT_SIZE, HINT_SIZE), reducing_gap=3.0)
     grey = small.convert("L")
     luminance = np.asarray(grey, dtype=np.float64)
     mean = float(luminance.mean())
@@ -241,8 +243,10 @@ def quality_hints(image: Image.Image) -> list[str]:
     histogram = np.bincount(luminance.astype(np.uint8).ravel(), minlength=256) / luminance.size
     nonzero = histogram[histogram > 0]
     entropy = float(-(nonzero * np.log2(nonzero)).sum())
-    quantised = np.asarray(small, dtype=np.uint8) // 8
-    colours = len(np.unique(quantised.reshape(-1, 3), axis=0))
+    quantised = (np.asarray(small, dtype=np.int32) // 8).reshape(-1, 3)
+    # One integer per 15-bit colour, counted with bincount (np.unique over rows is ~100× slower).
+    packed = (quantised[:, 0] << 10) | (quantised[:, 1] << 5) | quantised[:, 2]
+    colours = int(np.count_nonzero(np.bincount(packed, minlength=1 << 15)))
     if entropy < LOW_ENTROPY_BITS or colours < FEW_COLOURS:
         hints.append("low_information")
     centre = luminance[1:-1, 1:-1]

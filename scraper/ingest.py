@@ -100,6 +100,13 @@ def ingest_image(
                 quality_hints=checked.quality_hints,
                 is_demo=bool(item.get("is_demo", False)),
             )
+            # Counted in the same transaction as the row: one commit, and the
+            # count can never disagree with what is stored.
+            reason = "near_duplicate" if near else ""
+            detail = f"{label}: stored as image #{image.pk}"
+            if near:
+                detail += f", near duplicate of #{near[0]} (distance {near[1]})"
+            _count(job_id, "stored", reason, detail)
     except IntegrityError:
         # Another worker stored the same bytes between our lookup and insert.
         existing_id = (
@@ -110,11 +117,6 @@ def ingest_image(
         record_outcome(job_id, "duplicate", "", f"{label}: same content as image #{existing_id}")
         return IngestResult("duplicate", "", existing_id)
 
-    reason = "near_duplicate" if near else ""
-    detail = f"{label}: stored as image #{image.pk}"
-    if near:
-        detail += f", near duplicate of #{near[0]} (distance {near[1]})"
-    record_outcome(job_id, "stored", reason, detail)
     return IngestResult("stored", reason, image.pk)
 
 
@@ -148,18 +150,22 @@ def record_outcome(job_id: int | None, outcome: str, reason: str = "", detail: s
     lose a count (PostgreSQL: row lock; SQLite: the IMMEDIATE transaction
     takes the write lock up front).
     """
+    with transaction.atomic():
+        _count(job_id, outcome, reason, detail)
+
+
+def _count(job_id: int | None, outcome: str, reason: str, detail: str) -> None:
     if job_id is None:
         return
     key = f"{outcome}:{reason}" if reason else outcome
-    with transaction.atomic():
-        job = CrawlJob.objects.select_for_update().only("counts", "log_tail").get(pk=job_id)
-        counts = dict(job.counts)
-        counts[outcome] = counts.get(outcome, 0) + 1
-        if reason:
-            counts[key] = counts.get(key, 0) + 1
-        job.counts = counts
-        job.log_tail = _append(job.log_tail, f"{key} {detail}".rstrip())
-        job.save(update_fields=["counts", "log_tail"])
+    job = CrawlJob.objects.select_for_update().only("counts", "log_tail").get(pk=job_id)
+    counts = dict(job.counts)
+    counts[outcome] = counts.get(outcome, 0) + 1
+    if reason:
+        counts[key] = counts.get(key, 0) + 1
+    job.counts = counts
+    job.log_tail = _append(job.log_tail, f"{key} {detail}".rstrip())
+    job.save(update_fields=["counts", "log_tail"])
 
 
 def append_log(job_id: int, line: str) -> None:
