@@ -182,3 +182,19 @@ def test_the_cancel_action_asks_running_crawls_to_stop(client, db):
     )
     running.refresh_from_db()
     assert running.status == "cancelled" and "Cancelled twice" in running.error
+
+
+def test_the_review_page_filters_by_genre_and_says_when_the_queue_is_empty(curator_client, images):
+    review = reverse("scraper:review")
+    response = curator_client.get(review, {"genre": "landscape"})
+    html = response.content.decode()
+    assert f"{len(images)} images pending" in html
+    assert images[0].image.url in html  # the first pending image, full size
+    assert f"#{images[-1].pk} resembles this" in html  # its near duplicate, beside it
+
+    empty = curator_client.get(review, {"genre": "portrait"}).content.decode()
+    assert "0 images pending" in empty and "Nothing left to review here" in empty
+
+    unknown = curator_client.get(review, {"genre": "seascape"}, follow=True).content.decode()
+    assert "There is no genre “seascape”" in unknown
+    assert f"{len(images)} images pending" in unknown

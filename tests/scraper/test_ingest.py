@@ -125,3 +125,41 @@ def test_counts_from_concurrent_pipelines_are_not_lost():
     for thread in threads:
         thread.join()
     assert CrawlJob.objects.get(pk=job.pk).counts == {"stored": 40}
+
+
+@pytest.mark.django_db
+def test_the_band_index_finds_every_hash_within_distance_six_and_nothing_further():
+    from scraper.ingest import find_near_duplicate
+
+    job = make_job()
+    base = 0x0123456789ABCDEF
+
+    def flip(bits: list[int]) -> str:
+        value = base
+        for bit in bits:
+            value ^= 1 << bit
+        return f"{value:016x}"
+
+    def stored(phash: str, n: int) -> ScrapedImage:
+        return ScrapedImage.objects.create(
+            job=job,
+            genre=job.genre,
+            source="aic",
+            width=9,
+            height=9,
+            image=f"x{n}.jpg",
+            content_hash=f"{n:064x}",
+            phash=phash,
+        )
+
+    # Six differing bits, one in each of six different bytes: only two bands still match.
+    spread = stored(flip([0, 9, 18, 27, 36, 45]), 1)
+    assert find_near_duplicate(job.genre_id, f"{base:016x}") == (spread.pk, 6)
+
+    spread.delete()
+    stored(flip([0, 9, 18, 27, 36, 45, 54]), 2)  # seven bits: too far
+    assert find_near_duplicate(job.genre_id, f"{base:016x}") is None
+
+    closest = stored(flip([1, 2]), 3)
+    stored(flip([1, 2, 3, 4]), 4)
+    assert find_near_duplicate(job.genre_id, f"{base:016x}") == (closest.pk, 2)
