@@ -99,13 +99,12 @@ def measure(args: argparse.Namespace, dataset: PackedDataset, resolution: int, b
     images = args.steps * batch
     mem = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else float("nan")
     params = sum(p.numel() for p in trainer.G.parameters()) + sum(p.numel() for p in trainer.D.parameters())
-    precision = str(trainer.amp_dtype).replace("torch.", "") if trainer.amp_dtype else "fp32"
     return {
         "params": params,
         "seconds": seconds,
         "ips": images / seconds,
         "mem_mb": mem,
-        "precision": precision,
+        "precision": trainer.precision_name,
     }
 
 

@@ -247,6 +247,11 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     @property
+    def precision_name(self) -> str:
+        """'fp32', or the mixed-precision autocast type: 'bf16' / 'fp16'."""
+        return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.amp_dtype, "fp32")
+
+    @property
     def kimg(self) -> float:
         return self.nimg / 1000
 
@@ -458,7 +463,7 @@ class Trainer:
         return {
             "config": self.config.to_dict(),
             "device": str(self.device),
-            "precision": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "fp32",
+            "precision": self.precision_name,
             "world_size": self.dist.world_size,
             "batch_per_rank": self.batch_per_rank,
             "params_G": _count_params(self.G),
