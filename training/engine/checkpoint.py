@@ -16,7 +16,9 @@ from typing import Any
 
 import torch
 
+from training.engine.config import NetworkConfig
 from training.engine.dataset import file_sha256
+from training.engine.networks import Generator, build_networks
 
 CHECKPOINT_GLOB = "ckpt-*.pt"
 
@@ -133,11 +135,8 @@ def checkpoint_metadata(path: Path | str) -> dict[str, Any]:
     return load_checkpoint(path)["meta"]
 
 
-def load_generator(path: Path | str, device: str | torch.device | None = None):
+def load_generator(path: Path | str, device: str | torch.device | None = None) -> Generator:
     """The EMA generator of a checkpoint, rebuilt from its stored config, in eval mode."""
-    from training.engine.config import NetworkConfig
-    from training.engine.networks import build_networks
-
     state = load_checkpoint(path)
     network = NetworkConfig.from_dict(state["meta"]["config"]["network"])
     G, _ = build_networks(network)
