@@ -2,7 +2,7 @@
 
 Every augmentation is differentiable, so the generator learns through it, and each
 is applied per sample with probability ``p``. Geometric ones are composed into one
-affine matrix and applied with a single ``grid_sample`` (reflection padding); colour
+affine matrix and applied in one bilinear warp (reflection padding); colour
 ones are composed into one 4x4 matrix acting on homogeneous RGB.
 """
 
@@ -82,6 +82,49 @@ def _rotate3_about(axis: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     return m
 
 
+def _reflect(coord: torch.Tensor, size: int) -> torch.Tensor:
+    """Reflect pixel coordinates into [-0.5, size-0.5] (mirror at the pixel edges), then clip to [0, size-1]."""
+    span = float(size)
+    shifted = (coord + 0.5).abs()
+    flips = torch.floor(shifted / span)
+    extra = shifted - flips * span
+    reflected = torch.where(flips % 2 == 0, extra, span - extra) - 0.5
+    return reflected.clamp(0, size - 1)
+
+
+def affine_warp(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Bilinear resampling of ``images`` by affine ``theta`` [N,2,3] with reflection padding.
+
+    The same result as ``F.grid_sample(images, F.affine_grid(theta, ...), padding_mode="reflection",
+    align_corners=False)``, but built from gathers, so it is differentiable twice on every device:
+    R1 differentiates D's gradient through the augmentations, and CUDA has no double backward
+    for grid_sample. The sampling positions and weights do not depend on the images, so they are
+    computed without gradients.
+    """
+    n, c, h, w = images.shape
+    with torch.no_grad():
+        grid = F.affine_grid(theta.float(), [n, c, h, w], align_corners=False)  # [N,H,W,2] as (x, y)
+        ix = _reflect(((grid[..., 0] + 1) * w - 1) / 2, w)
+        iy = _reflect(((grid[..., 1] + 1) * h - 1) / 2, h)
+        x0, y0 = ix.floor(), iy.floor()
+        wx1, wy1 = ix - x0, iy - y0
+        x0, y0 = x0.long(), y0.long()
+        x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
+        corners = [
+            (y0, x0, (1 - wy1) * (1 - wx1)),
+            (y0, x1, (1 - wy1) * wx1),
+            (y1, x0, wy1 * (1 - wx1)),
+            (y1, x1, wy1 * wx1),
+        ]
+    flat = images.reshape(n, c, h * w)
+    out = None
+    for yy, xx, weight in corners:
+        index = (yy * w + xx).reshape(n, 1, h * w).expand(n, c, h * w)
+        term = torch.gather(flat, 2, index) * weight.reshape(n, 1, h * w).to(images.dtype)
+        out = term if out is None else out + term
+    return out.reshape(n, c, h, w)
+
+
 class AugmentPipe(nn.Module):
     """Applies the augmentations; ``p`` is a buffer so it follows the module to the device."""
 
@@ -132,8 +175,7 @@ class AugmentPipe(nn.Module):
         gate = self._gate(p, n, dev)
         frac = torch.randn(n, 2, device=dev) * TRANSLATE_FRAC_STD * 2 * gate[:, None]
         m = m @ _translate(frac[:, 0], frac[:, 1])
-        grid = F.affine_grid(m[:, :2, :].to(images.dtype), [n, 3, h, w], align_corners=False)
-        return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+        return affine_warp(images, m[:, :2, :])
 
     def _colour(self, images: torch.Tensor, p: float, n: int, dev: torch.device) -> torch.Tensor:
         luma = torch.tensor([1.0, 1.0, 1.0], device=dev) / math.sqrt(3)
