@@ -62,6 +62,12 @@ def upsample2d(x: Tensor) -> Tensor:
     return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 
 
+def styles_fp32(affine: nn.Module, w: Tensor) -> Tensor:
+    """Style vectors in float32 even under autocast: small, and they scale everything after."""
+    with torch.autocast(device_type=w.device.type, enabled=False):
+        return affine(w.float())
+
+
 def normalize_2nd_moment(x: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     x = x.float()
     return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()
@@ -255,13 +261,13 @@ class StyleConv(nn.Module):
             x = upsample2d(x)
         weight = self.weight.float() * self.weight_gain
         if self.style_mode == "modulated":
-            x = self._modulated_conv(x, self.affine(w).float(), weight)
+            x = self._modulated_conv(x, styles_fp32(self.affine, w), weight)
         else:
             x = F.conv2d(x, weight if torch.is_autocast_enabled() else weight.to(x.dtype), padding=1)
         x = x + self._noise(x, noise_mode, noise)
         x = lrelu(x + self.bias.to(x.dtype).view(1, -1, 1, 1))
         if self.style_mode == "adain":
-            styles = self.affine(w).float()
+            styles = styles_fp32(self.affine, w)
             scale, shift = styles[:, : self.out_channels], styles[:, self.out_channels :]
             xf = x.float()
             xf = (xf - xf.mean(dim=[2, 3], keepdim=True)) * (
@@ -278,9 +284,9 @@ class StyleConv(nn.Module):
         per-sample weights, which avoids large intermediate activations.
         """
         n = x.shape[0]
-        demod = (
-            (weight.square().unsqueeze(0) * styles.square().view(n, 1, -1, 1, 1)).sum(dim=[2, 3, 4]) + 1e-8
-        ).rsqrt()
+        # sum_{i,k} (w_oik * s_i)^2 = s^2 @ (sum_k w_oik^2): no [N, out, in, k, k] tensor needed.
+        with torch.autocast(device_type=x.device.type, enabled=False):  # matmul would drop to 16 bits
+            demod = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, out]
         cast = not torch.is_autocast_enabled()
         if self.training:
             x = x * styles.to(x.dtype).view(n, -1, 1, 1)
@@ -322,7 +328,7 @@ class ToRGB(nn.Module):
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         # Scaling the input by the style equals modulating the 1x1 weights; cheaper.
-        styles = self.affine(w).float() * self.weight_gain
+        styles = styles_fp32(self.affine, w) * self.weight_gain
         x = x * styles.to(x.dtype).view(x.shape[0], -1, 1, 1)
         weight = self.weight if torch.is_autocast_enabled() else self.weight.to(x.dtype)
         x = F.conv2d(x, weight) + self.bias.to(x.dtype).view(1, -1, 1, 1)
