@@ -12,12 +12,16 @@ SCRAPER_CONCURRENCY); against a real museum the per-source limits bound a
 crawl (AIC: 60 requests/minute), not this figure.
 
     .venv/bin/python bench/ingest_throughput.py --images 200
+
+SCRAPER_INGEST_THREADS (default 2 on SQLite, 4 on PostgreSQL) sets how many
+images are checked and stored at a time.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +39,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="requests at a time to the local server")
     parser.add_argument("--size", type=int, default=512, help="width of each painting in pixels")
     parser.add_argument("--log-level", default="WARNING", help="the crawl process's log level")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data folder to inspect it")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="aag-bench-"))
@@ -86,8 +91,12 @@ def main() -> int:
     print(f"rows stored          {stored}")
     print(f"wall time            {wall:.1f} s (including the crawl process's start)")
     print(f"throughput           {stored / wall:.1f} images/s")
-    print(f"data folder          {data_dir}")
-    return 0 if code == 0 and stored == args.images else 1
+    ok = code == 0 and stored == args.images
+    if args.keep:
+        print(f"data folder          {data_dir}")
+    else:
+        shutil.rmtree(data_dir)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from django.db import connections
 from scrapy.crawler import Crawler
 from scrapy.http import Request
 from scrapy.http.request import NO_CALLBACK
+from twisted.internet.defer import DeferredSemaphore
 from twisted.internet.threads import deferToThread
 
 from scraper.crawling.failures import classify_failure
@@ -33,6 +34,10 @@ def ingest_in_thread(
 class IngestPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        # Downloads run concurrently; ingests queue for a few threads, because
+        # SQLite takes one writer at a time and its busy wait backs off in
+        # sleeps of up to 100 ms, which a crowd of writers turns into idle time.
+        self.ingest_slots = DeferredSemaphore(crawler.settings.getint("SCRAPER_INGEST_THREADS", 2))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IngestPipeline:
@@ -58,6 +63,8 @@ class IngestPipeline:
             item["outcome"] = "failed"
             return item
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
-        result = await deferToThread(ingest_in_thread, job_id, dict(item), response.body, content_type)
+        result = await self.ingest_slots.run(
+            deferToThread, ingest_in_thread, job_id, dict(item), response.body, content_type
+        )
         item["outcome"] = result.outcome
         return item

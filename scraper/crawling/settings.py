@@ -44,6 +44,17 @@ def allowed_hosts(source: str) -> frozenset[str]:
     return IMAGE_HOSTS.get(source, frozenset()) | {host.lower()}
 
 
+def ingest_threads() -> int:
+    """Images checked and stored at a time (env SCRAPER_INGEST_THREADS): two on
+    SQLite, which has a single writer (one decodes while the other commits);
+    four on PostgreSQL."""
+    default = 2 if django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else 4
+    value = os.environ.get("SCRAPER_INGEST_THREADS") or str(default)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"SCRAPER_INGEST_THREADS={value!r} must be a whole number of at least 1.")
+    return int(value)
+
+
 def scrapy_settings(source: str) -> dict[str, Any]:
     """The Scrapy settings for a crawl of ``source``."""
     limits = django_settings.SCRAPER_RATE_LIMITS[source]
@@ -83,6 +94,7 @@ def scrapy_settings(source: str) -> dict[str, Any]:
         "SCRAPER_ALLOWED_HOSTS": sorted(allowed_hosts(source)),
         "SCRAPER_ALLOW_LOOPBACK": bool(django_settings.SCRAPER_ALLOW_LOOPBACK),
         "SCRAPER_JOB_POLL_INTERVAL": 1.0,
+        "SCRAPER_INGEST_THREADS": ingest_threads(),
         "REDIRECT_MAX_TIMES": 5,
         "METAREFRESH_ENABLED": False,
         "TWISTED_DNS_RESOLVER": "scraper.crawling.middlewares.PublicAddressResolver",
