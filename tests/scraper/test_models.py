@@ -36,6 +36,8 @@ def test_staff_may_crawl_review_train_and_publish():
         "training.start_training",
         "training.publish_checkpoint",
         "gallery.view_genre",
+        "gallery.view_artwork",
+        "gallery.view_mixingexhibit",
     } <= perms
     staff = make_user("sam", "Staff")
     assert staff.has_perm("scraper.start_crawl") and staff.has_perm("training.publish_checkpoint")
