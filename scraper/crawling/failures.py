@@ -10,6 +10,7 @@ from scrapy.exceptions import (
     IgnoreRequest,
 )
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import defer
 from twisted.internet import error as twisted_errors
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
@@ -32,8 +33,8 @@ def classify_failure(exc: BaseException) -> tuple[str, str] | None:
         return "refused", exc.reason
     if isinstance(exc, HttpError):
         return "failed", f"http_{exc.response.status}"
-    if isinstance(exc, DownloadCancelledError):
-        # Scrapy cancels a download that passes DOWNLOAD_MAXSIZE.
+    if isinstance(exc, DownloadCancelledError | defer.CancelledError):
+        # Scrapy cancels a download that announces or passes DOWNLOAD_MAXSIZE.
         return "rejected", "too_large"
     if isinstance(exc, IgnoreRequest):
         return "refused", "ignored"

@@ -24,8 +24,10 @@ IMAGE_HOSTS: dict[str, frozenset[str]] = {
     "wikimedia": frozenset({"commons.wikimedia.org", "upload.wikimedia.org"}),
 }
 
-DOWNLOAD_MAXSIZE = 25 * 1024 * 1024
-DOWNLOAD_WARNSIZE = 10 * 1024 * 1024
+# Bytes per response (env SCRAPER_DOWNLOAD_MAXSIZE): museum web images are a
+# few MB; Scrapy's default of 1 GiB would let one response fill the disk.
+DOWNLOAD_MAXSIZE = int(os.environ.get("SCRAPER_DOWNLOAD_MAXSIZE") or 25 * 1024 * 1024)
+DOWNLOAD_WARNSIZE = min(10 * 1024 * 1024, DOWNLOAD_MAXSIZE)
 
 
 def base_url(source: str) -> str:

@@ -116,6 +116,18 @@ def test_a_loopback_server_is_refused_without_the_test_switch(fake_museum, run_c
 
 
 @slow
+def test_a_download_over_the_size_cap_is_abandoned_and_counted(fake_museum, run_crawl):
+    fake_museum.add_aic("small", painting_bytes(95), id=1)
+    fake_museum.add_aic("huge", painting_bytes(96, width=2400, height=2000, fmt="PNG"), "image/png", id=2)
+    job = make_job("landscape", source="aic")
+
+    assert run_crawl(job, SCRAPER_DOWNLOAD_MAXSIZE=str(500_000)) == 0
+
+    assert counts(job) == {"stored": 1, "rejected": 1, "rejected:too_large": 1}
+    assert set(ScrapedImage.objects.values_list("source_id", flat=True)) == {"1"}
+
+
+@slow
 def test_the_item_limit_stops_the_crawl_early(fake_museum, run_crawl):
     for n in range(6):
         fake_museum.add_aic(f"lim-{n}", painting_bytes(100 + n), id=n + 1)

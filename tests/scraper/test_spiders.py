@@ -181,3 +181,36 @@ def test_a_429_is_retried_after_the_servers_retry_after_and_a_500_is_retried_the
     assert tries[1].at - tries[0].at >= 0.19 and tries[2].at - tries[1].at >= 0.39
     # The search page's 503 was retried too.
     assert fake_museum.requested("/api/v1/artworks/search") == 2
+
+
+def test_a_genres_comma_separated_search_terms_are_each_searched_and_overlaps_collected_once(
+    fake_museum, run_crawl
+):
+    fake_museum.add_aic("street", painting_bytes(70), id=1)
+    fake_museum.add_aic("harbour", painting_bytes(71), id=2)
+    job = make_job("cityscape", source="aic")  # search terms "cityscape,city view"
+
+    assert run_crawl(job) == 0
+
+    searched = [s.query["q"] for s in fake_museum.requests_for("/api/v1/artworks/search")]
+    assert sorted(searched) == [["city view"], ["cityscape"]]
+    assert counts(job) == {"stored": 2}  # both searches returned both works
+    assert fake_museum.requested(AIC_IMAGE_PATH.format(image_id="street")) == 1
+
+
+def test_progress_is_reported_and_a_missing_job_fails_the_process(fake_museum, run_crawl, settings):
+    from scraper.crawling.runner import run_crawl_process
+    from tests.scraper.conftest import crawl_env
+
+    for n in range(3):
+        fake_museum.add_aic(f"p-{n}", painting_bytes(80 + n), id=n + 1)
+    job = make_job("landscape", source="aic")
+    seen: list[dict] = []
+
+    code = run_crawl_process(
+        job.pk, on_progress=seen.append, extra_env=crawl_env(fake_museum, settings.MEDIA_ROOT)
+    )
+
+    assert code == 0
+    assert seen and seen[-1] == counts(job) == {"stored": 3}
+    assert run_crawl_process(job.pk + 1000, extra_env=crawl_env(fake_museum, settings.MEDIA_ROOT)) == 1
