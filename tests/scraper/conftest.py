@@ -58,6 +58,7 @@ class FakeMuseum:
         self.aic_records: list[dict[str, Any]] = []
         self.cma_records: list[dict[str, Any]] = []
         self.met_objects: dict[str, dict[str, Any]] = {}
+        self.wikimedia_pages: list[dict[str, Any]] = []
         self.files: dict[str, Reply] = {}
         self.scripts: dict[str, list[Reply]] = {}
         self.holds: dict[str, tuple[dict[str, str], threading.Event]] = {}
@@ -158,6 +159,35 @@ class FakeMuseum:
             self.serve(small, data)
         return record
 
+    def add_wikimedia(self, pageid: int, data: bytes, licence: str = "Public domain", **fields: Any) -> dict:
+        thumb = f"/wm/thumb/{pageid}/1024px-painting.jpg"
+        record = {
+            "pageid": pageid,
+            "ns": 6,
+            "title": f"File:Painting {pageid}.jpg",
+            "imageinfo": [
+                {
+                    "url": f"{self.base_url}/wm/full/{pageid}/painting.tif",
+                    "thumburl": self.base_url + thumb,
+                    "descriptionurl": f"https://commons.wikimedia.org/wiki/File:Painting_{pageid}.jpg",
+                    "width": 6000,
+                    "height": 4000,
+                    "extmetadata": {
+                        "LicenseShortName": {"value": licence},
+                        "Artist": {
+                            "value": '<a href="//commons.wikimedia.org/wiki/Van_Gogh">Vincent van Gogh</a>'
+                        },
+                        "DateTimeOriginal": {"value": "1889"},
+                        "ObjectName": {"value": f"Wheat field {pageid}"},
+                    },
+                }
+            ],
+            **fields,
+        }
+        self.wikimedia_pages.append(record)
+        self.serve(thumb, data)
+        return record
+
     # -- what tests check --------------------------------------------------
 
     def requested(self, path: str) -> int:
@@ -186,6 +216,8 @@ class FakeMuseum:
             if record is None:
                 return Reply(404, b'{"message": "Not a valid object"}')
             return self._json(record)
+        if path == "/w/api.php":
+            return self._json(self._wikimedia_query(query))
         if path in self.files:
             return self.files[path]
         return Reply(404, b"not found", "text/plain")
@@ -227,6 +259,17 @@ class FakeMuseum:
             "info": {"total": len(self.cma_records), "parameters": {k: v[0] for k, v in query.items()}},
             "data": self.cma_records[skip : skip + limit],
         }
+
+    def _wikimedia_query(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        offset = int(query.get("gsroffset", ["0"])[0])
+        pages = self.wikimedia_pages[offset : offset + self.page_size]
+        payload: dict[str, Any] = {
+            "batchcomplete": "",
+            "query": {"pages": {str(p["pageid"]): p for p in pages}},
+        }
+        if offset + self.page_size < len(self.wikimedia_pages):
+            payload["continue"] = {"gsroffset": offset + self.page_size, "continue": "gsroffset||"}
+        return payload
 
 
 def _handler_for(museum: FakeMuseum) -> type[BaseHTTPRequestHandler]:

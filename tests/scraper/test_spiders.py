@@ -214,3 +214,24 @@ def test_progress_is_reported_and_a_missing_job_fails_the_process(fake_museum, r
     assert code == 0
     assert seen and seen[-1] == counts(job) == {"stored": 3}
     assert run_crawl_process(job.pk + 1000, extra_env=crawl_env(fake_museum, settings.MEDIA_ROOT)) == 1
+
+
+def test_wikimedia_follows_continuation_and_keeps_only_public_domain_files(fake_museum, run_crawl):
+    fake_museum.add_wikimedia(11, painting_bytes(120))
+    fake_museum.add_wikimedia(12, painting_bytes(121), licence="CC0")
+    fake_museum.add_wikimedia(13, painting_bytes(122), licence="CC BY-SA 4.0")
+    job = make_job("landscape", source="wikimedia")
+
+    assert run_crawl(job) == 0
+
+    queries = fake_museum.requests_for("/w/api.php")
+    assert [q.query.get("gsroffset") for q in queries] == [None, ["2"]]
+    assert all(q.query["generator"] == ["search"] and q.query["gsrnamespace"] == ["6"] for q in queries)
+    assert counts(job) == {"stored": 2, "skipped": 1, "skipped:not_public_domain": 1}
+    image = ScrapedImage.objects.get(source="wikimedia", source_id="11")
+    assert (image.title, image.artist, image.licence) == (
+        "Wheat field 11",
+        "Vincent van Gogh",
+        "Public domain",
+    )
+    assert fake_museum.requested("/wm/full/11/painting.tif") == 0  # the 1024 px rendition, not the original
