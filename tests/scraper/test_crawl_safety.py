@@ -165,3 +165,36 @@ def test_cancelling_a_running_crawl_stops_it(fake_museum, run_crawl):
     assert [s.query["page"] for s in searches] == [["1"], ["2"]]  # page 3 never asked for
     assert ScrapedImage.objects.count() <= 2
     assert "crawl finished (cancelled)" in CrawlJob.objects.get(pk=job.pk).log_tail
+
+
+def test_the_resolver_refuses_a_name_whose_answer_turned_private_after_the_check():
+    # DNS rebinding: the middleware saw a public answer; the connection's own
+    # lookup (answered here from Scrapy's DNS cache) now says 10.0.0.1.
+    from scrapy.resolver import dnscache
+    from twisted.internet.error import DNSLookupError
+
+    from scraper.crawling.middlewares import PublicAddressResolver
+
+    resolver = PublicAddressResolver(None, cache_size=100, timeout=5.0)
+    dnscache["rebinding.example"] = "10.0.0.1"
+    dnscache["museum.example"] = "93.184.216.34"
+    refused, allowed = [], []
+    resolver.getHostByName("rebinding.example").addCallbacks(allowed.append, refused.append)
+    resolver.getHostByName("museum.example").addCallbacks(allowed.append, refused.append)
+
+    assert allowed == ["93.184.216.34"]
+    assert len(refused) == 1 and refused[0].check(DNSLookupError)
+    assert "10.0.0.1" in str(refused[0].value)
+
+
+@slow
+def test_a_named_loopback_host_is_crawled_through_the_checked_resolver_when_allowed(fake_museum, run_crawl):
+    port = fake_museum.base_url.rsplit(":", 1)[1]
+    fake_museum.base_url = f"http://localhost:{port}"
+    fake_museum.add_aic("named", painting_bytes(130), id=1)
+    job = make_job("landscape", source="aic")
+
+    assert run_crawl(job, SCRAPER_AIC_URL=fake_museum.base_url) == 0
+
+    assert counts(job) == {"stored": 1}
+    assert ScrapedImage.objects.get().image_url.startswith("http://localhost:")
