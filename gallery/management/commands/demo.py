@@ -1,0 +1,366 @@
+"""``manage.py demo``: fill the museum offline, through the real pipeline.
+
+1. migrate; create an admin user if there is none (the login is printed);
+2. start the sample museum (synthetic paintings in the AIC API's shape) in a thread;
+3. crawl it once per genre with the real AIC spider, pipeline and ingest
+   (``scraper.services.run_job`` in a crawl process), mark the images as demo
+   images and approve them (reviewer: the admin user);
+4. paint every room: register the shipped demo checkpoint of each genre
+   (training/demo/<genre>-64.pt) as a published checkpoint and generate
+   artworks and mixing exhibits with ``gallery.generation``; a genre without a
+   shipped checkpoint gets a tiny model trained here first;
+5. queue a short real training run that staff can watch in the admin.
+
+Running it again reuses what exists: crawled images (by content hash),
+registered checkpoints (by SHA-256), artworks and exhibits already painted, and
+the watchable run. See docs/demo.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from gallery.models import Artwork, Genre, MixingExhibit
+from scraper.models import CrawlJob, ScrapedImage, Source
+from training.models import Checkpoint, TrainingRun
+
+DEMO_CHECKPOINT_DIR = Path(settings.BASE_DIR) / "training" / "demo"
+# Marks the runs this command registers for shipped checkpoints (they were
+# trained elsewhere, by the commands in docs/demo.md, not by a worker here).
+SHIPPED_WORKER = "shipped demo checkpoint"
+LOGIN_FILE = "demo-admin-login.txt"
+# The watchable run: small enough to finish on a laptop CPU in minutes.
+WATCH_PRESET = "cpu"
+
+
+def shipped_checkpoint(folder: Path, genre: Genre) -> Path | None:
+    path = folder / f"{genre.slug}-64.pt"
+    return path if path.is_file() else None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for child processes started inside the block, then restore them."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the museum offline: crawl the sample museum, approve, paint every room, queue a run to watch."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--per-genre", type=int, default=48, help="paintings to crawl per genre (default 48)"
+        )
+        parser.add_argument("--artworks", type=int, default=24, help="artworks per room (default 24)")
+        parser.add_argument("--exhibits", type=int, default=2, help="mixing exhibits per room (default 2)")
+        parser.add_argument(
+            "--image-size", type=int, default=256, help="size of the sample museum's paintings (default 256)"
+        )
+        parser.add_argument(
+            "--no-watch-run", action="store_true", help="do not queue the short training run to watch"
+        )
+        parser.add_argument("--no-migrate", action="store_true", help="expect migrations to be applied")
+        parser.add_argument(
+            "--checkpoints",
+            type=Path,
+            default=DEMO_CHECKPOINT_DIR,
+            help=f"folder of shipped <genre>-64.pt checkpoints (default {DEMO_CHECKPOINT_DIR})",
+        )
+        parser.add_argument(
+            "--fallback-preset",
+            default="cpu",
+            help="training preset for a genre without a shipped checkpoint (default cpu)",
+        )
+
+    def handle(self, *args, **options) -> None:
+        for name in ("per_genre", "artworks", "exhibits"):
+            if options[name] < (1 if name == "per_genre" else 0):
+                raise CommandError(f"--{name.replace('_', '-')} {options[name]} is too small.")
+        if not options["no_migrate"]:
+            self.step("Migrating the database")
+            call_command("migrate", interactive=False, verbosity=0)
+        genres = list(Genre.objects.order_by("position", "slug"))
+        if not genres:
+            raise CommandError("There are no genres (rooms): run `manage.py migrate` to seed the four rooms.")
+        admin, login = self.admin_user()
+
+        self.crawl_sample_museum(genres, admin, options["per_genre"], options["image_size"])
+        for genre in genres:
+            checkpoint = self.room_checkpoint(
+                genre, admin, options["checkpoints"], options["fallback_preset"]
+            )
+            self.paint_room(genre, checkpoint, options["artworks"], options["exhibits"])
+        if not options["no_watch_run"]:
+            self.queue_watch_run(genres, admin)
+
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS("The demo museum is ready."))
+        self.stdout.write(f"  Admin login: {login}")
+        self.stdout.write("  Start the site and workers with `make run` (or `python -m museum.localrun`).")
+
+    # -- output ---------------------------------------------------------------------------------
+
+    def step(self, text: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"==> {text}"))
+
+    def note(self, text: str) -> None:
+        self.stdout.write(f"    {text}")
+
+    # -- 1. the admin user ----------------------------------------------------------------------
+
+    def admin_user(self) -> tuple[AbstractBaseUser, str]:
+        """The first superuser, created if there is none; returns it and a line describing the login."""
+        self.step("Admin user")
+        User = get_user_model()
+        existing = User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+        login_file = Path(settings.DATA_DIR) / LOGIN_FILE
+        if existing is not None:
+            saved = login_file.read_text().strip() if login_file.is_file() else ""
+            if saved.startswith(f"{existing.get_username()} "):
+                login = saved
+            else:
+                login = (
+                    f"{existing.get_username()} (password unchanged; "
+                    f"reset it with `manage.py changepassword {existing.get_username()}`)"
+                )
+            self.note(f"using the existing admin {existing.get_username()}")
+            return existing, login
+        username = os.environ.get("DEMO_ADMIN_USER", "admin")
+        password = os.environ.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        user = User.objects.create_superuser(username=username, email="", password=password)
+        login = f"{username} / {password}"
+        # Kept beside the database (never in the repository) so a second run can print it again.
+        login_file.write_text(login + "\n")
+        login_file.chmod(0o600)
+        self.note(f"created the admin user {username} (login saved in {login_file})")
+        return user, login
+
+    # -- 2 and 3. the crawl ---------------------------------------------------------------------
+
+    def crawl_sample_museum(
+        self, genres: list[Genre], reviewer: AbstractBaseUser, per_genre: int, image_size: int
+    ) -> None:
+        from scraper.curation import approve_images
+        from scraper.samplemuseum.server import start_sample_museum
+        from scraper.services import run_job
+
+        crawled = CrawlJob.objects.filter(
+            source=Source.AIC, status=CrawlJob.Status.SUCCEEDED, images__is_demo=True
+        ).values_list("genre_id", flat=True)
+        done = set(crawled)
+        todo = [g for g in genres if g.pk not in done]
+        self.step("Crawling the sample museum (synthetic paintings, offline)")
+        for genre in genres:
+            if genre not in todo:
+                count = ScrapedImage.objects.filter(genre=genre, is_demo=True).count()
+                self.note(f"{genre.slug}: already crawled ({count} demo images)")
+        if todo:
+            server, base_url = start_sample_museum(per_genre=per_genre, image_size=image_size)
+            self.note(f"sample museum at {base_url} (Art Institute of Chicago API shape)")
+            # The crawl runs in its own process and reads these from its environment.
+            crawl_env = {
+                "SCRAPER_AIC_URL": base_url,
+                "SCRAPER_ALLOW_LOOPBACK": "1",
+                "SCRAPER_DOWNLOAD_DELAY": "0",
+                "SCRAPER_CONCURRENCY": "4",
+                "SCRAPER_AUTOTHROTTLE": "0",
+                # The progress bar says how the crawl goes; the crawl's own log shows only problems.
+                "SCRAPER_LOG_LEVEL": "WARNING",
+                "LOG_LEVEL": "WARNING",
+            }
+            try:
+                with environment(crawl_env):
+                    for genre in todo:
+                        self.crawl_genre(genre, per_genre, run_job)
+            finally:
+                server.stop()
+        pending = ScrapedImage.objects.filter(is_demo=True, status=ScrapedImage.Status.PENDING)
+        approved = approve_images(pending, reviewer)
+        self.note(f"approved {approved} demo images (reviewer: {reviewer.get_username()})")
+
+    def crawl_genre(self, genre: Genre, per_genre: int, run_job) -> None:
+        job = CrawlJob.objects.create(source=Source.AIC, genre=genre, item_limit=per_genre)
+        bar = tqdm(total=per_genre, unit="img", desc=f"    crawl {genre.slug}", file=sys.stderr, leave=True)
+
+        def on_progress(counts: dict) -> None:
+            bar.update(sum(n for key, n in counts.items() if ":" not in key) - bar.n)
+
+        try:
+            finished = run_job(job.pk, on_progress=on_progress)
+        finally:
+            bar.close()
+        if finished is None or finished.status != CrawlJob.Status.SUCCEEDED:
+            status = finished.status if finished else "not started"
+            raise CommandError(
+                f"The demo crawl of {genre.slug} (crawl job {job.pk}) {status}: "
+                f"{finished.error if finished else ''}\n{finished.log_tail if finished else ''}\n"
+                "See the crawl job in the admin; run `manage.py demo` again once it is fixed."
+            )
+        # Every image this job found, new or already known, belongs to the demo set.
+        marked = ScrapedImage.objects.filter(job=job).update(is_demo=True)
+        counts = ", ".join(f"{k}: {n}" for k, n in sorted(finished.counts.items()))
+        self.note(f"{genre.slug}: crawl job {job.pk} succeeded ({counts}); {marked} new demo images")
+
+    # -- 4. the rooms ---------------------------------------------------------------------------
+
+    def room_checkpoint(
+        self, genre: Genre, admin: AbstractBaseUser, folder: Path, fallback_preset: str
+    ) -> Checkpoint:
+        from training.services import publish_checkpoint, published_checkpoint
+
+        self.step(f"Room {genre.slug}: checkpoint")
+        path = shipped_checkpoint(folder, genre)
+        if path is not None:
+            checkpoint = self.register_shipped(genre, path)
+            if not checkpoint.published and published_checkpoint(genre) is None:
+                publish_checkpoint(checkpoint)
+                checkpoint.refresh_from_db()
+                self.note("published it")
+            return published_checkpoint(genre) or checkpoint
+        existing = published_checkpoint(genre)
+        if existing is not None:
+            self.note(f"using published checkpoint {existing.pk}")
+            return existing
+        return self.train_tiny_model(genre, admin, folder, fallback_preset)
+
+    def register_shipped(self, genre: Genre, path: Path) -> Checkpoint:
+        """A succeeded run and a checkpoint row for a shipped file (found again by its SHA-256)."""
+        from training.engine.checkpoint import checkpoint_metadata
+
+        sha256 = file_sha256(path)
+        found = Checkpoint.objects.filter(run__genre=genre, sha256=sha256).order_by("pk").first()
+        if found is not None:
+            self.note(f"shipped checkpoint {path.name} already registered (checkpoint {found.pk})")
+            return found
+        meta = checkpoint_metadata(path)
+        now = timezone.now()
+        with transaction.atomic():
+            run = TrainingRun.objects.create(
+                genre=genre,
+                config=meta["config"],
+                status=TrainingRun.Status.SUCCEEDED,
+                kimg_done=float(meta["kimg"]),
+                step=int(meta.get("step", 0)),
+                worker=SHIPPED_WORKER,
+                started=now,
+                finished=now,
+            )
+            checkpoint = Checkpoint(
+                run=run,
+                kimg=float(meta["kimg"]),
+                step=int(meta.get("step", 0)),
+                sha256=sha256,
+                size=path.stat().st_size,
+                metric=(meta.get("metrics") or {}).get("swd"),
+            )
+            with open(path, "rb") as fh:
+                checkpoint.file.save(path.name, File(fh), save=False)
+            checkpoint.save()
+        self.note(
+            f"registered the shipped checkpoint {path.name} ({meta['kimg']:.0f} kimg) as run {run.pk}, "
+            f"checkpoint {checkpoint.pk}"
+        )
+        return checkpoint
+
+    def train_tiny_model(
+        self, genre: Genre, admin: AbstractBaseUser, folder: Path, preset: str
+    ) -> Checkpoint:
+        """No shipped checkpoint: train a tiny model here, in this process, through the real run machinery."""
+        from training.runner import train_claimed_run
+        from training.services import publish_checkpoint, start_run
+
+        self.note(f"no {genre.slug}-64.pt in {folder}: training a tiny model here (preset {preset!r})")
+        try:
+            run = start_run(genre, preset=preset, user=admin)
+        except ValidationError as exc:
+            raise CommandError(f"Could not start a training run for {genre.slug}: {exc.messages[0]}") from exc
+        outcome = train_claimed_run(run.pk, worker="manage.py demo")
+        run.refresh_from_db()
+        checkpoint = run.checkpoints.order_by("-kimg").first()
+        if run.status != TrainingRun.Status.SUCCEEDED or checkpoint is None:
+            raise CommandError(
+                f"Training run {run.pk} for {genre.slug} ended {outcome} ({run.status}): {run.error}\n"
+                "See the run in the admin; run `manage.py demo` again once it is fixed."
+            )
+        publish_checkpoint(checkpoint)
+        checkpoint.refresh_from_db()
+        self.note(
+            f"trained run {run.pk} to {run.kimg_done:.1f} kimg and published checkpoint {checkpoint.pk}"
+        )
+        return checkpoint
+
+    def paint_room(self, genre: Genre, checkpoint: Checkpoint, artworks: int, exhibits: int) -> None:
+        from gallery.generation import build_mixing_exhibit, generate_artworks
+
+        have = Artwork.objects.filter(checkpoint=checkpoint).count()
+        if have < artworks:
+            generate_artworks(checkpoint, artworks - have, psi=0.7)
+        have_exhibits = MixingExhibit.objects.filter(checkpoint=checkpoint).count()
+        for _ in range(exhibits - have_exhibits):
+            build_mixing_exhibit(checkpoint, rows=3, columns=4)
+        self.note(
+            f"{Artwork.objects.filter(genre=genre, published=True).count()} artworks and "
+            f"{MixingExhibit.objects.filter(genre=genre, published=True).count()} mixing exhibits on show"
+        )
+
+    # -- 5. a run to watch ----------------------------------------------------------------------
+
+    def queue_watch_run(self, genres: list[Genre], admin: AbstractBaseUser) -> None:
+        from training.services import start_run
+
+        self.step("A short training run to watch")
+        genre = next((g for g in genres if g.slug == "landscape"), genres[0])
+        earlier = (
+            TrainingRun.objects.filter(genre=genre).exclude(worker=SHIPPED_WORKER).order_by("-pk").first()
+        )
+        if earlier is not None:
+            self.note(f"run {earlier.pk} ({genre.slug}, {earlier.status}) already exists: see the admin")
+            return
+        try:
+            run = start_run(genre, preset=WATCH_PRESET, user=admin)
+        except ValidationError as exc:
+            # The museum is ready without it; say why there is nothing to watch.
+            self.stdout.write(
+                self.style.WARNING(f"    no training run queued for {genre.slug}: {exc.messages[0]}")
+            )
+            return
+        self.note(
+            f"queued run {run.pk} ({genre.slug}, preset {WATCH_PRESET!r}, {run.target_kimg:g} kimg): "
+            "a worker trains it once the site is running; watch it under Training runs in the admin"
+        )

@@ -1,0 +1,119 @@
+"""manage.py demo: a real crawl of the sample museum, approved demo images, painted rooms, a run to watch."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from gallery.models import Artwork, Genre, MixingExhibit
+from scraper.models import CrawlJob, ScrapedImage
+from scraper.samplemuseum.server import ARTIST
+from tests.conftest import test_database_url as worker_database_url
+from training.models import Checkpoint, TrainingRun
+
+pytestmark = pytest.mark.slow
+
+SHIPPED = Path(__file__).resolve().parents[2] / "training" / "demo"
+PER_GENRE = 6
+
+
+def counts() -> dict[str, int]:
+    return {
+        "jobs": CrawlJob.objects.count(),
+        "images": ScrapedImage.objects.count(),
+        "runs": TrainingRun.objects.count(),
+        "checkpoints": Checkpoint.objects.count(),
+        "artworks": Artwork.objects.count(),
+        "exhibits": MixingExhibit.objects.count(),
+        "users": get_user_model().objects.count(),
+    }
+
+
+def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
+    transactional_db, settings, tmp_path, monkeypatch
+) -> None:
+    from museum.celery import app
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DATA_DIR = tmp_path
+    settings.TRAINING_WORK_DIR = tmp_path / "runs"
+    settings.TORCH_DEVICE = "cpu"
+    settings.TRAINING_MIN_IMAGES = 4
+    # The crawl process reads the test database and media folder from its environment.
+    monkeypatch.setenv("DATABASE_URL", worker_database_url())
+    monkeypatch.setenv("AAG_MEDIA_ROOT", str(settings.MEDIA_ROOT))
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "demo-test-password")
+    # Three genres have a shipped checkpoint; the cityscape room must train its own tiny model.
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for slug in ("portrait", "flower-still-life", "landscape"):
+        shutil.copy(SHIPPED / f"{slug}-64.pt", shipped)
+        shutil.copy(SHIPPED / f"{slug}-64.json", shipped)
+    app.control.purge()
+    out = io.StringIO()
+
+    options = dict(
+        per_genre=PER_GENRE,
+        artworks=3,
+        exhibits=1,
+        image_size=96,
+        checkpoints=shipped,
+        fallback_preset="smoke",
+        no_migrate=True,
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    call_command("demo", **options)
+
+    printed = out.getvalue()
+    assert "admin / demo-test-password" in printed
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password("demo-test-password")
+
+    for genre in Genre.objects.all():
+        images = ScrapedImage.objects.filter(genre=genre)
+        assert images.count() == PER_GENRE, genre.slug
+        for image in images.select_related("job"):
+            # Crawled like any other image: a finished AIC job, provenance, hashes, a stored file.
+            assert image.is_demo
+            assert image.job.source == "aic" and image.job.status == "succeeded"
+            assert image.job.genre_id == genre.pk
+            assert image.source == "aic" and image.source_id
+            assert image.image_url.endswith("/full/843,/0/default.jpg")
+            assert image.page_url.endswith(f"/artworks/{image.source_id}")
+            assert image.artist == ARTIST and image.title
+            assert len(image.content_hash) == 64 and image.content_hash in image.image.name
+            assert image.phash
+            assert image.image.storage.exists(image.image.name)
+            assert (image.width, image.height) == (96, 96)
+            assert image.status == "approved" and image.reviewed_by == admin
+
+        checkpoint = Checkpoint.objects.get(run__genre=genre, published=True)
+        if genre.slug == "cityscape":
+            assert checkpoint.run.config["network"]["resolution"] == 32  # the smoke preset, trained here
+        else:
+            assert checkpoint.run.worker == "shipped demo checkpoint"
+            assert checkpoint.kimg > 0
+            assert checkpoint.file.storage.exists(checkpoint.file.name)
+        artworks = Artwork.objects.filter(genre=genre, published=True)
+        assert artworks.count() == 3
+        assert {a.checkpoint_id for a in artworks} == {checkpoint.pk}
+        assert all(a.image and a.psi == 0.7 for a in artworks)
+        assert MixingExhibit.objects.filter(genre=genre, published=True, checkpoint=checkpoint).count() == 1
+
+    watch = TrainingRun.objects.get(genre__slug="landscape", status="queued")
+    assert watch.started_by == admin
+    assert watch.dataset.image_count == PER_GENRE
+
+    before = counts()
+    again = io.StringIO()
+    call_command("demo", **{**options, "stdout": again})
+    assert counts() == before
+    assert "already crawled" in again.getvalue()
+    assert "admin / demo-test-password" in again.getvalue()
+    app.control.purge()
