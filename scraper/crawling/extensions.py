@@ -12,6 +12,7 @@ import os
 import threading
 from collections import deque
 
+from django.db import DatabaseError
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
@@ -21,6 +22,8 @@ from twisted.python.failure import Failure
 
 from scraper.ingest import append_log, record_outcome
 from scraper.models import CrawlJob
+
+logger = logging.getLogger(__name__)
 
 # Lines kept between flushes; older warnings in a burst are dropped from the tail.
 MAX_PENDING_LINES = 50
@@ -79,10 +82,21 @@ class JobMonitor:
             append_log(spider.job_id, "the process that started this crawl has gone: stopping")
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="parent_gone"))
             return
-        status = CrawlJob.objects.filter(pk=spider.job_id).values_list("status", flat=True).first()
-        if status in (CrawlJob.Status.CANCELLING, CrawlJob.Status.CANCELLED, None) and not spider.stop_reason:
+        try:
+            status = CrawlJob.objects.filter(pk=spider.job_id).values_list("status", flat=True).first()
+        except DatabaseError as exc:
+            # A busy or restarting database must not end the crawl: ask again next time.
+            logger.warning("Could not read the status of crawl job %s (%s); will retry", spider.job_id, exc)
+            return
+        if spider.stop_reason:
+            return
+        if status is None:
             spider.stop_reason = "cancelled"
-            append_log(spider.job_id, f"job is {status or 'deleted'}: stopping the crawl")
+            logger.warning("Crawl job %s was deleted: stopping the crawl", spider.job_id)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="cancelled"))
+        elif status in (CrawlJob.Status.CANCELLING, CrawlJob.Status.CANCELLED):
+            spider.stop_reason = "cancelled"
+            append_log(spider.job_id, f"job is {status}: stopping the crawl")
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="cancelled"))
 
     def flush(self, spider: Spider) -> None:
@@ -98,6 +112,8 @@ class JobMonitor:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
         logging.getLogger().removeHandler(self.handler)
+        if not CrawlJob.objects.filter(pk=spider.job_id).exists():
+            return  # deleted while running: nowhere to write the summary
         self.flush(spider)
         if reason == "finished" and spider.stop_reason == "item_limit":
             reason = "item limit reached"
