@@ -81,6 +81,41 @@ def _isolated_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
             os.environ[key] = value
 
 
+def replay_data_migrations() -> None:
+    """Run the project's data migrations again (rooms, groups): a transactional
+    test's flush deletes what they created, and every test expects it."""
+    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations.special import RunPython
+
+    loader = MigrationLoader(connection)
+    seen: set[tuple[str, str]] = set()
+    for leaf in sorted(loader.graph.leaf_nodes()):
+        for key in loader.graph.forwards_plan(leaf):
+            if key in seen or key[0] not in {"gallery", "scraper", "training"}:
+                continue
+            seen.add(key)
+            for operation in loader.graph.nodes[key].operations:
+                if isinstance(operation, RunPython):
+                    operation.code(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _data_after_flush(request: pytest.FixtureRequest) -> None:
+    """Transactional tests (live server, worker processes) start with the
+    seeded rooms and groups, as a migrated database has them. (Django's
+    serialized_rollback clashes with content types re-created after a flush
+    on PostgreSQL, so the data migrations are replayed instead.)"""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    if transactional or {"transactional_db", "live_server", "celery_worker_factory"} & set(
+        request.fixturenames
+    ):
+        request.getfixturevalue("transactional_db")
+        replay_data_migrations()
+
+
 def test_database_url() -> str:
     """The URL of the database the tests use now, for a worker process."""
     from django.db import connection

@@ -22,7 +22,7 @@ from training.models import TrainingRun
 from training.runner import readable_error
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("run_storage"),
 ]
 

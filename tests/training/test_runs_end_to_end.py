@@ -19,7 +19,7 @@ from training.models import Checkpoint, TrainingRun
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("run_storage"),
 ]
 

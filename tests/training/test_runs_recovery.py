@@ -25,7 +25,7 @@ from training.runner import Heartbeat, claim
 from training.tasks import train_run
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("run_storage"),
 ]
 
