@@ -44,6 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32", help="autocast dtype")
     p.add_argument("--images", type=int, default=16, help="images timed per configuration")
     p.add_argument("--warmup", type=int, default=1, help="untimed batches first (kernel selection)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs; the fastest is reported")
     p.add_argument("--psi", type=float, default=0.7)
     p.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
     return p.parse_args(argv)
@@ -74,9 +75,12 @@ def measure(args: argparse.Namespace, resolution: int, batch: int) -> dict:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
-    start = time.perf_counter()
-    run(list(range(1000, 1000 + args.images)))  # returns numpy arrays, so the device has finished
-    seconds = time.perf_counter() - start
+    # On a shared machine other load only ever slows a run down, so the fastest run is the figure.
+    seconds = float("inf")
+    for _ in range(max(1, args.repeats)):
+        start = time.perf_counter()
+        run(list(range(1000, 1000 + args.images)))  # returns numpy arrays, so the device has finished
+        seconds = min(seconds, time.perf_counter() - start)
     mem = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else float("nan")
     return {"params": params, "seconds": seconds, "ips": args.images / seconds, "mem_mb": mem}
 
@@ -95,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# generation throughput | torch {torch.__version__} | device {args.device} ({name})")
     print(
         f"# channel_base {args.channel_base}, channel_max {args.channel_max}, z/w {args.z_dim}, "
-        f"mapping {args.mapping_layers}, style {args.style_mode}, psi {args.psi}, noise {args.noise_mode}"
+        f"mapping {args.mapping_layers}, style {args.style_mode}, psi {args.psi}, noise {args.noise_mode}, "
+        f"best of {args.repeats}"
     )
     header = (
         f"{'res':>5} {'batch':>5} {'params_M':>8} {'device':>7} {'precision':>9} "
