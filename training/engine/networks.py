@@ -191,6 +191,8 @@ class MappingNetwork(nn.Module):
         truncation_cutoff: int | None = None,
         update_w_avg: bool = False,
     ) -> Tensor:
+        """ws [N, num_ws, w_dim]. Truncation w_avg + psi * (w - w_avg) applies to the first
+        ``truncation_cutoff`` layers (all when None); ``update_w_avg`` tracks w_avg during training."""
         if z.ndim != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"MappingNetwork expects z of shape [N, {self.z_dim}], got {list(z.shape)}.")
         x = normalize_2nd_moment(z)
