@@ -1,7 +1,11 @@
-"""Run the whole museum on one machine: web, workers and beat, in the foreground.
+"""Run the whole museum on one machine: web, workers, beat and the sample
+museum, in the foreground.
 
 ``make run`` calls this after migrating and filling the museum. Ctrl-C stops
 every process it started. Each process's output is prefixed with its name.
+The sample museum (synthetic paintings, offline) listens where
+SCRAPER_SAMPLE_URL says (default http://127.0.0.1:8765), so staff can start a
+crawl of the "Sample Museum" source from the admin while the museum is up.
 """
 
 from __future__ import annotations
@@ -14,12 +18,26 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+# The same default as SCRAPER_BASE_URLS["sample"] in museum/settings.py.
+SAMPLE_URL = "http://127.0.0.1:8765"
 
 
-def _processes(host: str, port: int) -> dict[str, list[str]]:
+def sample_museum_address(url: str) -> tuple[str, int]:
+    """Host and port the sample museum listens on, from SCRAPER_SAMPLE_URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or not parts.port:
+        raise SystemExit(
+            f"SCRAPER_SAMPLE_URL={url!r}: give an http URL with a host and a port, e.g. {SAMPLE_URL}."
+        )
+    return parts.hostname, parts.port
+
+
+def _processes(host: str, port: int, sample_url: str) -> dict[str, list[str]]:
     celery = [sys.executable, "-m", "celery", "-A", "museum"]
+    sample_host, sample_port = sample_museum_address(sample_url)
     return {
         "web": [sys.executable, "manage.py", "runserver", "--noreload", f"{host}:{port}"],
         # Small work and crawls share one CPU worker on a laptop.
@@ -40,6 +58,16 @@ def _processes(host: str, port: int) -> dict[str, list[str]]:
             "INFO",
         ],
         "beat": [*celery, "beat", "-l", "INFO"],
+        # What a crawl of the "sample" source fetches (see docs/demo.md).
+        "sample": [
+            sys.executable,
+            "-m",
+            "scraper.samplemuseum",
+            "--host",
+            sample_host,
+            "--port",
+            str(sample_port),
+        ],
     }
 
 
@@ -57,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs: dict[str, subprocess.Popen] = {}
-    for name, cmd in _processes(args.host, args.port).items():
+    sample_url = os.environ.get("SCRAPER_SAMPLE_URL") or SAMPLE_URL
+    for name, cmd in _processes(args.host, args.port, sample_url).items():
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         procs[name] = proc
         threading.Thread(target=_pump, args=(name, proc.stdout), daemon=True).start()
@@ -65,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     url = f"http://{args.host}:{args.port}/"
     print(
         f"\n  The museum is open at {url}\n  Admin: {url}admin/ (login printed above by `manage.py demo`)\n"
-        "  Ctrl-C stops web, workers and beat.\n",
+        f"  Sample museum (synthetic paintings) at {sample_url}: crawl it from the admin as the\n"
+        "  source “Sample Museum (synthetic, offline)”.\n"
+        "  Ctrl-C stops web, workers, beat and the sample museum.\n",
         flush=True,
     )
 

@@ -277,6 +277,9 @@ SCRAPER_BASE_URLS = {
     "cma": os.environ.get("SCRAPER_CMA_URL", "https://openaccess-api.clevelandart.org"),
     "met": os.environ.get("SCRAPER_MET_URL", "https://collectionapi.metmuseum.org"),
     "wikimedia": os.environ.get("SCRAPER_WIKIMEDIA_URL", "https://commons.wikimedia.org"),
+    # The offline sample museum (`python -m scraper.samplemuseum`, started by `make run`). Its
+    # configured host:port is the one loopback origin a crawl may reach without SCRAPER_ALLOW_LOOPBACK.
+    "sample": os.environ.get("SCRAPER_SAMPLE_URL", "http://127.0.0.1:8765"),
 }
 # Lets a crawl reach 127.0.0.0/8 and ::1 (and nothing else private): for tests and benchmarks only.
 SCRAPER_ALLOW_LOOPBACK = env_bool("SCRAPER_ALLOW_LOOPBACK", False)
@@ -291,6 +294,7 @@ SCRAPER_RATE_LIMITS = {
     "cma": {"delay": 0.5, "concurrency": 2},
     "met": {"delay": 1.0, "concurrency": 1},
     "wikimedia": {"delay": 1.0, "concurrency": 1},
+    "sample": {"delay": 0.0, "concurrency": 4},  # our own server
 }
 for _limits in SCRAPER_RATE_LIMITS.values():
     if os.environ.get("SCRAPER_DOWNLOAD_DELAY"):

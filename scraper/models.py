@@ -18,6 +18,9 @@ class Source(models.TextChoices):
     CMA = "cma", _("Cleveland Museum of Art")
     MET = "met", _("The Metropolitan Museum of Art")
     WIKIMEDIA = "wikimedia", _("Wikimedia Commons")
+    # Our own procedural collection (scraper/samplemuseum/), for offline demos;
+    # it speaks the AIC API, but its provenance must not claim to be AIC.
+    SAMPLE = "sample", _("Sample Museum (synthetic, offline)")
 
 
 class CrawlJob(models.Model):

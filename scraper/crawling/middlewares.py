@@ -1,7 +1,8 @@
 """Downloader middlewares that keep crawls safe and polite.
 
 - HostSafetyMiddleware: only allow-listed hosts, and only public addresses
-  (every resolved address is checked). Redirected requests come back through
+  (every resolved address is checked); a loopback address only for the
+  source's own loopback origin (the sample museum) or with the test switch. Redirected requests come back through
   the middleware chain, so every redirect hop is checked again.
 - PublicAddressResolver: the same address rule where Twisted resolves host
   names for the connection itself, so a name that changes its answer between
@@ -77,6 +78,14 @@ def address_refusal(address: str, allow_loopback: bool) -> str | None:
     return None
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(host: str, port: int | None, scheme: str = "http") -> str:
+    """``host:port`` as loopback origins are compared (port filled in from the scheme)."""
+    return f"{host.lower()}:{port or DEFAULT_PORTS.get(scheme, 0)}"
+
+
 def _resolve(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos})
@@ -84,12 +93,17 @@ def _resolve(host: str, port: int) -> list[str]:
 
 class HostSafetyMiddleware:
     """Refuses any request whose host is not allow-listed or resolves to a
-    non-public address (checking every address the name resolves to)."""
+    non-public address (checking every address the name resolves to).
+    Loopback is allowed everywhere with ``allow_loopback`` (tests), else only
+    at ``loopback_origins`` (``host:port``, the sample museum's own server)."""
 
-    def __init__(self, allowed_hosts: Sequence[str], allow_loopback: bool) -> None:
+    def __init__(
+        self, allowed_hosts: Sequence[str], allow_loopback: bool, loopback_origins: Sequence[str] = ()
+    ) -> None:
         self.allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
         self.allow_loopback = allow_loopback
-        # host -> refusal detail (None = safe); a crawl talks to a handful of hosts.
+        self.loopback_origins = frozenset(loopback_origins)
+        # host:port -> refusal detail (None = safe); a crawl talks to a handful of hosts.
         self._verdicts: dict[str, str | None] = {}
 
     @classmethod
@@ -97,6 +111,7 @@ class HostSafetyMiddleware:
         return cls(
             crawler.settings.getlist("SCRAPER_ALLOWED_HOSTS"),
             crawler.settings.getbool("SCRAPER_ALLOW_LOOPBACK"),
+            crawler.settings.getlist("SCRAPER_LOOPBACK_ORIGINS"),
         )
 
     async def process_request(self, request: Request) -> None:
@@ -106,10 +121,12 @@ class HostSafetyMiddleware:
         if url.scheme not in ("http", "https"):
             raise RefusedRequest("scheme_not_allowed", f"{request.url}{hop}: only http and https are fetched")
         host = (url.hostname or "").lower()
+        where = origin(host, url.port, url.scheme)
+        loopback = self.allow_loopback or where in self.loopback_origins
         # An address literal (e.g. a redirect to 169.254.169.254) is judged by
         # its address first: that is the more telling reason.
         literal = _address_literal(host)
-        if literal is not None and (refusal := address_refusal(literal, self.allow_loopback)):
+        if literal is not None and (refusal := address_refusal(literal, loopback)):
             raise RefusedRequest("private_address", f"{request.url}{hop}: {refusal}")
         if host not in self.allowed_hosts:
             raise RefusedRequest(
@@ -117,12 +134,12 @@ class HostSafetyMiddleware:
                 f"{request.url}{hop}: {host!r} is not on this source's allow-list "
                 f"({', '.join(sorted(self.allowed_hosts))})",
             )
-        if host not in self._verdicts:
-            self._verdicts[host] = await self._check_name(host, url.port or 0)
-        if (refusal := self._verdicts[host]) is not None:
+        if where not in self._verdicts:
+            self._verdicts[where] = await self._check_name(host, url.port or 0, loopback)
+        if (refusal := self._verdicts[where]) is not None:
             raise RefusedRequest("private_address", f"{request.url}{hop}: {refusal}")
 
-    async def _check_name(self, host: str, port: int) -> str | None:
+    async def _check_name(self, host: str, port: int, loopback: bool) -> str | None:
         if _address_literal(host) is not None:
             return None  # already judged above
         try:
@@ -131,7 +148,7 @@ class HostSafetyMiddleware:
             # Unresolvable: the download fails with its own DNS error, counted as such.
             return None
         for address in addresses:
-            if (refusal := address_refusal(address, self.allow_loopback)) is not None:
+            if (refusal := address_refusal(address, loopback)) is not None:
                 return f"{host} resolves to {refusal}"
         return None
 
@@ -145,19 +162,27 @@ def _address_literal(host: str) -> str | None:
 
 class PublicAddressResolver(CachingThreadedResolver):
     """Scrapy's resolver, refusing names that resolve to non-public addresses
-    at connection time (the middleware's check could be raced by DNS)."""
+    at connection time (the middleware's check could be raced by DNS). It sees
+    no port: a loopback origin's host name may resolve to loopback here, and
+    the middleware has already held the request to that origin's port."""
 
     allow_loopback = False
+    loopback_hosts: frozenset[str] = frozenset()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: ReactorBase) -> PublicAddressResolver:
         resolver = super().from_crawler(crawler, reactor)
         resolver.allow_loopback = crawler.settings.getbool("SCRAPER_ALLOW_LOOPBACK")
+        resolver.loopback_hosts = frozenset(
+            where.rsplit(":", 1)[0] for where in crawler.settings.getlist("SCRAPER_LOOPBACK_ORIGINS")
+        )
         return resolver
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:
+        loopback = self.allow_loopback or name.lower() in self.loopback_hosts
+
         def check(address: str) -> str:
-            refusal = address_refusal(address, self.allow_loopback)
+            refusal = address_refusal(address, loopback)
             if refusal is not None:
                 raise DNSLookupError(f"{name} resolves to {refusal}: refused")
             return address

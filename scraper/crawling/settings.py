@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 
+from scraper.crawling.middlewares import origin
+
 # Where each source serves its images, beside its API host (which comes from
 # SCRAPER_BASE_URLS). AIC's IIIF server is www.artic.edu; CMA serves images
 # from a CDN; the Met from images.metmuseum.org; Commons from upload.wikimedia.org.
@@ -23,6 +25,10 @@ IMAGE_HOSTS: dict[str, frozenset[str]] = {
     "met": frozenset({"collectionapi.metmuseum.org", "images.metmuseum.org"}),
     "wikimedia": frozenset({"commons.wikimedia.org", "upload.wikimedia.org"}),
 }
+
+# Sources served from this machine (the offline sample museum): their
+# configured origin may be a loopback address. Private ranges never are.
+LOOPBACK_SOURCES = frozenset({"sample"})
 
 # Bytes per response (env SCRAPER_DOWNLOAD_MAXSIZE): museum web images are a
 # few MB; Scrapy's default of 1 GiB would let one response fill the disk.
@@ -44,6 +50,16 @@ def allowed_hosts(source: str) -> frozenset[str]:
     host of its configured base URL (a test server or a mirror)."""
     host = urlsplit(base_url(source)).hostname or ""
     return IMAGE_HOSTS.get(source, frozenset()) | {host.lower()}
+
+
+def loopback_origins(source: str) -> list[str]:
+    """The ``host:port`` origins a crawl of ``source`` may reach on a loopback
+    address without SCRAPER_ALLOW_LOOPBACK: only the sample museum's configured
+    origin, for the sample source. Every other source stays public-only."""
+    if source not in LOOPBACK_SOURCES:
+        return []
+    parts = urlsplit(base_url(source))
+    return [origin(parts.hostname or "", parts.port, parts.scheme)]
 
 
 def ingest_threads() -> int:
@@ -95,6 +111,7 @@ def scrapy_settings(source: str) -> dict[str, Any]:
         "SCRAPER_RETRY_BACKOFF_MAX": 120.0,
         "SCRAPER_ALLOWED_HOSTS": sorted(allowed_hosts(source)),
         "SCRAPER_ALLOW_LOOPBACK": bool(django_settings.SCRAPER_ALLOW_LOOPBACK),
+        "SCRAPER_LOOPBACK_ORIGINS": loopback_origins(source),
         "SCRAPER_JOB_POLL_INTERVAL": 1.0,
         "SCRAPER_INGEST_THREADS": ingest_threads(),
         "REDIRECT_MAX_TIMES": 5,

@@ -47,7 +47,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(exc))
     server = SampleMuseumServer(args.host, args.port, collection, verbose=args.verbose)
     print(f"Sample museum (synthetic paintings) at {server.base_url}", flush=True)
-    print(f"Crawl it with: SCRAPER_AIC_URL={server.base_url} SCRAPER_ALLOW_LOOPBACK=1", flush=True)
+    print(
+        f"Crawl it as the source “sample” with SCRAPER_SAMPLE_URL={server.base_url} "
+        "(the default is http://127.0.0.1:8765)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -48,6 +48,8 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
     monkeypatch.setenv("DATABASE_URL", worker_database_url())
     monkeypatch.setenv("AAG_MEDIA_ROOT", str(settings.MEDIA_ROOT))
     monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "demo-test-password")
+    # The sample source reaches its own loopback server without the test switch.
+    monkeypatch.delenv("SCRAPER_ALLOW_LOOPBACK", raising=False)
     # Three genres have a shipped checkpoint; the cityscape room must train its own tiny model.
     shipped = tmp_path / "shipped"
     shipped.mkdir()
@@ -79,11 +81,14 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
         images = ScrapedImage.objects.filter(genre=genre)
         assert images.count() == PER_GENRE, genre.slug
         for image in images.select_related("job"):
-            # Crawled like any other image: a finished AIC job, provenance, hashes, a stored file.
+            # Crawled like any other image: a finished job, provenance, hashes, a stored file;
+            # the source says it is the synthetic sample museum, not the Art Institute of Chicago.
             assert image.is_demo
-            assert image.job.source == "aic" and image.job.status == "succeeded"
+            assert image.job.source == "sample" and image.job.status == "succeeded"
             assert image.job.genre_id == genre.pk
-            assert image.source == "aic" and image.source_id
+            assert image.source == "sample" and image.source_id
+            assert image.get_source_display() == "Sample Museum (synthetic, offline)"
+            assert "synthetic" in image.licence
             assert image.image_url.endswith("/full/843,/0/default.jpg")
             assert image.page_url.endswith(f"/artworks/{image.source_id}")
             assert image.artist == ARTIST and image.title

@@ -2,9 +2,10 @@
 
 1. migrate; create an admin user if there is none (the login is printed);
 2. start the sample museum (synthetic paintings in the AIC API's shape) in a thread;
-3. crawl it once per genre with the real AIC spider, pipeline and ingest
-   (``scraper.services.run_job`` in a crawl process), mark the images as demo
-   images and approve them (reviewer: the admin user);
+3. crawl it once per genre (source "sample": the AIC spider, as the sample
+   museum speaks the AIC API, with the real pipeline and ingest
+   through ``scraper.services.run_job`` in a crawl process), mark the images
+   as demo images and approve them (reviewer: the admin user);
 4. paint every room: register the shipped demo checkpoint of each genre
    (training/demo/<genre>-64.pt) as a published checkpoint and generate
    artworks and mixing exhibits with ``gallery.generation``; a genre without a
@@ -181,7 +182,7 @@ class Command(BaseCommand):
         from scraper.services import run_job
 
         crawled = CrawlJob.objects.filter(
-            source=Source.AIC, status=CrawlJob.Status.SUCCEEDED, images__is_demo=True
+            source=Source.SAMPLE, status=CrawlJob.Status.SUCCEEDED, images__is_demo=True
         ).values_list("genre_id", flat=True)
         done = set(crawled)
         todo = [g for g in genres if g.pk not in done]
@@ -192,11 +193,11 @@ class Command(BaseCommand):
                 self.note(f"{genre.slug}: already crawled ({count} demo images)")
         if todo:
             server, base_url = start_sample_museum(per_genre=per_genre, image_size=image_size)
-            self.note(f"sample museum at {base_url} (Art Institute of Chicago API shape)")
+            self.note(f"sample museum at {base_url} (synthetic paintings in the AIC API's shape)")
             # The crawl runs in its own process and reads these from its environment.
+            # The sample source may reach its own loopback origin, and nothing else private.
             crawl_env = {
-                "SCRAPER_AIC_URL": base_url,
-                "SCRAPER_ALLOW_LOOPBACK": "1",
+                "SCRAPER_SAMPLE_URL": base_url,
                 "SCRAPER_DOWNLOAD_DELAY": "0",
                 "SCRAPER_CONCURRENCY": "4",
                 "SCRAPER_AUTOTHROTTLE": "0",
@@ -215,7 +216,7 @@ class Command(BaseCommand):
         self.note(f"approved {approved} demo images (reviewer: {reviewer.get_username()})")
 
     def crawl_genre(self, genre: Genre, per_genre: int, run_job) -> None:
-        job = CrawlJob.objects.create(source=Source.AIC, genre=genre, item_limit=per_genre)
+        job = CrawlJob.objects.create(source=Source.SAMPLE, genre=genre, item_limit=per_genre)
         bar = tqdm(total=per_genre, unit="img", desc=f"    crawl {genre.slug}", file=sys.stderr, leave=True)
 
         def on_progress(counts: dict) -> None:

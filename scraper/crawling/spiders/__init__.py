@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from scraper.crawling.spiders.aic import AicSpider
+from scraper.crawling.spiders.aic import AicSpider, SampleMuseumSpider
 from scraper.crawling.spiders.cma import CmaSpider
 from scraper.crawling.spiders.collection import CollectionSpider
 from scraper.crawling.spiders.met import MetSpider
 from scraper.crawling.spiders.wikimedia import WikimediaSpider
 
 SPIDERS: dict[str, type[CollectionSpider]] = {
-    spider.source: spider for spider in (AicSpider, CmaSpider, MetSpider, WikimediaSpider)
+    spider.source: spider for spider in (AicSpider, CmaSpider, MetSpider, WikimediaSpider, SampleMuseumSpider)
 }
 
 

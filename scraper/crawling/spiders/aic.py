@@ -79,3 +79,12 @@ class AicSpider(CollectionSpider):
             artist=record.get("artist_title") or "",
             date=record.get("date_display") or "",
         )
+
+
+class SampleMuseumSpider(AicSpider):
+    """The offline sample museum (scraper/samplemuseum/) speaks the AIC API; its
+    images are recorded as source "sample", never as the Art Institute's."""
+
+    name = "sample"
+    source = "sample"
+    licence = "Public domain (synthetic)"
