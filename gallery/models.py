@@ -276,11 +276,12 @@ class MixingGrid(models.Model):
 
     @property
     def resolution_label(self) -> str:
-        """The feature-map resolutions the band's layers paint, e.g. '4²–8²'.
+        """The feature-map resolutions the band's layers paint, e.g. '4²–8²',
+        or '64²' when they all paint one (the fine band of a 64 px model).
         Two style inputs per resolution, starting at 4×4."""
         low = 2 ** (2 + self.layer_start // 2)
         high = 2 ** (2 + self.last_layer // 2)
-        return f"{low}²–{high}²"
+        return f"{low}²" if low == high else f"{low}²–{high}²"
 
 
 class MixingCell(models.Model):
