@@ -49,6 +49,8 @@ CONFIG_VARS = (
     "AAG_MEDIA_ROOT",
     "AAG_CHECKPOINT_ROOT",
     "CELERY_VISIBILITY_TIMEOUT",
+    # Set by the browser tests in this process; never in a deployment.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
 
 
