@@ -150,18 +150,20 @@ def line_chart(
         if len(s.points) == 1:
             x, y = s.points[0]
             lines.append(format_html('<circle cx="{}" cy="{}" r="3" fill="{}"/>', px(x), py(y), colour))
-        lx = left + plot_w - 110
+        # Right-aligned, swatch last: a long name grows leftwards instead of
+        # running off the chart's right edge.
+        lx = left + plot_w - 20
         ly = top + 12 + 14 * index
         legend.append(
             format_html(
                 '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="3"/>'
-                '<text x="{}" y="{}" font-size="11">{} ({})</text>',
+                '<text x="{}" y="{}" font-size="11" text-anchor="end">{} ({})</text>',
                 lx,
                 ly - 4,
                 lx + 14,
                 ly - 4,
                 colour,
-                lx + 18,
+                lx - 4,
                 ly,
                 s.name,
                 _label(s.points[-1][1]),
