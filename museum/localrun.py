@@ -25,6 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_URL = "http://127.0.0.1:8765"
 
 
+def data_dir() -> Path:
+    """The data folder, as museum/settings.py finds it (AAG_DATA_DIR or ./data)."""
+    return Path(os.environ.get("AAG_DATA_DIR") or ROOT / "data").resolve()
+
+
 def sample_museum_address(url: str) -> tuple[str, int]:
     """Host and port the sample museum listens on, from SCRAPER_SAMPLE_URL."""
     parts = urlsplit(url)
@@ -57,7 +62,8 @@ def _processes(host: str, port: int, sample_url: str) -> dict[str, list[str]]:
             "-l",
             "INFO",
         ],
-        "beat": [*celery, "beat", "-l", "INFO"],
+        # Beat's schedule file beside the database, not in the working tree.
+        "beat": [*celery, "beat", "-s", str(data_dir() / "celerybeat-schedule"), "-l", "INFO"],
         # What a crawl of the "sample" source fetches (see docs/demo.md).
         "sample": [
             sys.executable,
