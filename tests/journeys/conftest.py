@@ -35,6 +35,16 @@ def browser() -> Iterator:
 
 
 @pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Names the test compares with pages (rooms, sources) in English, as the
+    browser sees them first, whatever language an earlier test left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _no_checkpoint_files_left(transactional_db) -> Iterator[None]:
     """Checkpoint storage is the data folder's (its storage is bound when the
     models load, so a test cannot move it): remove the checkpoints, sample
