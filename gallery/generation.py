@@ -171,7 +171,7 @@ def build_mixing_exhibit(
 ) -> MixingExhibit:
     """A style-mixing exhibit (StyleGAN paper, Fig. 3): ``rows`` sources A,
     ``columns`` sources B, and a coarse, a middle and a fine grid."""
-    from training.engine.generate import mixing_figure, style_bands, style_mix
+    from training.engine.generate import mixing_figure, style_bands, style_mix_bands
 
     if rows < 1 or columns < 1:
         raise ValueError(f"rows={rows} and columns={columns} must both be at least 1.")
@@ -179,11 +179,17 @@ def build_mixing_exhibit(
     G, device = load_checkpoint_generator(checkpoint)
     seeds = random.SystemRandom().sample(range(MAX_SEED), rows + columns)
     row_seeds, col_seeds = seeds[:rows], seeds[rows:]
-    bands = []
-    result = None
-    for band, layers in style_bands(G.synthesis.num_ws).items():
-        result = style_mix(G, row_seeds, col_seeds, band, psi=psi, noise_mode=noise_mode, device=device)
-        bands.append(BandImages(band=band, layers=layers, cells=result.grid, figure=mixing_figure(result)))
+    band_layers = style_bands(G.synthesis.num_ws)
+    results = style_mix_bands(
+        G, row_seeds, col_seeds, list(band_layers), psi=psi, noise_mode=noise_mode, device=device
+    )
+    bands = [
+        BandImages(
+            band=result.band, layers=band_layers[result.band], cells=result.grid, figure=mixing_figure(result)
+        )
+        for result in results
+    ]
+    result = results[0]
     with transaction.atomic():
         exhibit = MixingExhibit.objects.create(
             genre_id=checkpoint.run.genre_id,

@@ -214,33 +214,59 @@ def style_mix(
     With ``noise_mode="random"`` every cell uses its row (A) seed's noise, so a
     cell differs from A only through the swapped styles.
     """
+    return style_mix_bands(G, row_seeds, col_seeds, [band], psi, noise_mode, device, class_idx, batch_size)[0]
+
+
+def style_mix_bands(
+    G: Generator,
+    row_seeds: Sequence[int],
+    col_seeds: Sequence[int],
+    bands: Sequence[str | Sequence[int]],
+    psi: float = 1.0,
+    noise_mode: str = "const",
+    device: str | torch.device | None = None,
+    class_idx: int | None = None,
+    batch_size: int = 16,
+) -> list[MixResult]:
+    """``style_mix`` for several bands at once (an exhibit's coarse, middle and
+    fine grids): the sources are mapped and painted once, and every band's
+    cells go through the synthesis network together, in full batches."""
     _check_noise_mode(noise_mode)
     row_seeds = [int(s) for s in row_seeds]
     col_seeds = [int(s) for s in col_seeds]
     if not row_seeds or not col_seeds:
         raise ValueError("style_mix needs at least one row seed and one column seed.")
-    name, layers = _band_layers(band, G.num_ws)
+    if not bands:
+        raise ValueError("style_mix_bands needs at least one band.")
+    resolved = [_band_layers(band, G.num_ws) for band in bands]
     G.eval()
     dev = _device_for(G, device)
+    nr, nc = len(row_seeds), len(col_seeds)
     with torch.inference_mode():
         ws_a = _mapping(G, row_seeds, psi, None, class_idx, dev, batch_size)
         ws_b = _mapping(G, col_seeds, psi, None, class_idx, dev, batch_size)
         rows = _synthesize(G, ws_a, noise_mode, row_seeds, batch_size)
         cols = _synthesize(G, ws_b, noise_mode, col_seeds, batch_size)
-        nr, nc = len(row_seeds), len(col_seeds)
-        mixed = ws_a.unsqueeze(1).repeat(1, nc, 1, 1)  # [R, C, num_ws, w_dim]
-        mixed[:, :, layers] = ws_b.unsqueeze(0).expand(nr, -1, -1, -1)[:, :, layers]
-        cell_seeds = [s for s in row_seeds for _ in col_seeds]
-        grid = _synthesize(G, mixed.reshape(nr * nc, G.num_ws, G.w_dim), noise_mode, cell_seeds, batch_size)
-    return MixResult(
-        rows=rows,
-        cols=cols,
-        grid=grid.reshape(nr, nc, *grid.shape[1:]),
-        band=name,
-        layers=layers,
-        row_seeds=row_seeds,
-        col_seeds=col_seeds,
-    )
+        mixed = []
+        for _, layers in resolved:
+            band_ws = ws_a.unsqueeze(1).repeat(1, nc, 1, 1)  # [R, C, num_ws, w_dim]
+            band_ws[:, :, layers] = ws_b.unsqueeze(0).expand(nr, -1, -1, -1)[:, :, layers]
+            mixed.append(band_ws.reshape(nr * nc, G.num_ws, G.w_dim))
+        cell_seeds = [s for s in row_seeds for _ in col_seeds] * len(resolved)
+        cells = _synthesize(G, torch.cat(mixed), noise_mode, cell_seeds, batch_size)
+    cells = cells.reshape(len(resolved), nr, nc, *cells.shape[1:])
+    return [
+        MixResult(
+            rows=rows,
+            cols=cols,
+            grid=cells[i],
+            band=name,
+            layers=layers,
+            row_seeds=row_seeds,
+            col_seeds=col_seeds,
+        )
+        for i, (name, layers) in enumerate(resolved)
+    ]
 
 
 def mixing_figure(result: MixResult, gap: int | None = None) -> Image.Image:

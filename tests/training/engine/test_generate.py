@@ -18,6 +18,7 @@ from training.engine.generate import (
     seed_to_z,
     style_bands,
     style_mix,
+    style_mix_bands,
 )
 from training.engine.networks import Generator, build_networks
 
@@ -142,6 +143,19 @@ def test_mixing_no_layers_is_a_and_all_layers_is_b(tiny_generator: Generator) ->
         for c in range(3):
             assert np.array_equal(nothing.grid[r, c], nothing.rows[r])
             assert np.array_equal(everything.grid[r, c], everything.cols[c])
+
+
+def test_an_exhibits_bands_painted_together_match_each_band_alone(tiny_generator: Generator) -> None:
+    rows, cols = [7, 8, 9], [10, 11]
+    together = style_mix_bands(tiny_generator, rows, cols, ["coarse", "middle", "fine"], psi=0.7)
+    assert [result.band for result in together] == ["coarse", "middle", "fine"]
+    for result in together:
+        alone = style_mix(tiny_generator, rows, cols, result.band, psi=0.7)
+        assert result.layers == alone.layers
+        assert np.array_equal(result.grid, alone.grid)
+        assert np.array_equal(result.rows, alone.rows)
+        assert np.array_equal(result.cols, alone.cols)
+    assert not np.array_equal(together[0].grid, together[2].grid)
 
 
 def test_coarse_mixing_changes_the_picture_more_than_fine_mixing(tiny_config) -> None:
