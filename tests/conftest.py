@@ -34,6 +34,25 @@ def require_service(env_name: str) -> str:
 
 
 @pytest.fixture
+def browser() -> Iterator:
+    """Debian's headless Chromium, driven by Playwright's sync API."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (or `make test`).")
+    # Playwright's sync API runs an event loop in this thread; Django would refuse DB access.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
 def redis_url() -> str:
     return require_service("REDIS_URL")
 

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls
-# from the test are still synchronous and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-from playwright.sync_api import sync_playwright
 
 from scraper.ingest import ingest_image
 from scraper.models import ScrapedImage
 from tests.scraper.factories import make_item, make_job, make_user, painting_bytes
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
 
 @pytest.fixture
-def browser_page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            yield page
-        finally:
-            browser.close()
+def browser_page(browser):
+    page = browser.new_page()
+    page.set_default_timeout(20_000)
+    return page
 
 
 @pytest.mark.browser
