@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
+from device_info import describe_device
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -88,14 +87,7 @@ def measure(args: argparse.Namespace, resolution: int, batch: int) -> dict:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     device = torch.device(args.device)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise SystemExit("--device cuda was asked for, but torch sees no CUDA device on this machine.")
-        name = torch.cuda.get_device_name(device)
-    else:
-        # A shared CPU's load skews the figures: print it beside them.
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        name = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, load {load}"
+    name = describe_device(device)
     print(f"# generation throughput | torch {torch.__version__} | device {args.device} ({name})")
     print(
         f"# channel_base {args.channel_base}, channel_max {args.channel_max}, z/w {args.z_dim}, "

@@ -14,8 +14,6 @@ steps (>= 16) on a GPU for a stable figure.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -23,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from device_info import describe_device
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -112,14 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise SystemExit("--device cuda was asked for, but torch sees no CUDA device on this machine.")
-        name = torch.cuda.get_device_name(device)
-    else:
-        # A shared CPU's load skews the figures: print it beside them.
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        name = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, load {load}"
+    name = describe_device(device)
     print(f"# training throughput | torch {torch.__version__} | device {args.device} ({name})")
     print(
         f"# channel_base {args.channel_base}, channel_max {args.channel_max}, z/w {args.z_dim}, "

@@ -14,9 +14,9 @@ from gallery.models import Genre
 from scraper.models import CrawlJob
 
 
-def painting_bytes(seed: int = 0, width: int = 320, height: int = 256, fmt: str = "JPEG") -> bytes:
-    """Encoded bytes of a picture-like image (gradients, shapes, texture); the
-    seed changes the picture."""
+def painting(width: int = 320, height: int = 256, seed: int = 0) -> Image.Image:
+    """Something with the statistics of a picture: gradients, shapes, texture;
+    the seed changes the picture."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width]
     pixels = np.stack(
@@ -32,8 +32,13 @@ def painting_bytes(seed: int = 0, width: int = 320, height: int = 256, fmt: str 
             [x0, y0, x0 + int(size[0]), y0 + int(size[1])],
             fill=tuple(int(v) for v in rng.integers(0, 255, 3)),
         )
+    return image
+
+
+def painting_bytes(seed: int = 0, width: int = 320, height: int = 256, fmt: str = "JPEG") -> bytes:
+    """Encoded bytes of ``painting``."""
     buffer = io.BytesIO()
-    image.save(buffer, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+    painting(width, height, seed).save(buffer, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
     return buffer.getvalue()
 
 

@@ -8,35 +8,16 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageFilter
 
 from scraper.imagecheck import MAX_PIXELS, ImageRejected, check_image
+from tests.scraper.factories import painting
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
     return buffer.getvalue()
-
-
-def painting(width: int = 320, height: int = 256, seed: int = 0) -> Image.Image:
-    """Something with the statistics of a picture: gradients, shapes, texture."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    pixels = np.stack(
-        [x / width * 200 + 30, y / height * 180 + 40, (x + y) / (width + height) * 150 + 50], -1
-    )
-    pixels += rng.normal(0, 12, pixels.shape)
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    for _ in range(30):
-        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
-        size = rng.integers(5, 60, 2)
-        draw.ellipse(
-            [x0, y0, x0 + int(size[0]), y0 + int(size[1])],
-            fill=tuple(int(v) for v in rng.integers(0, 255, 3)),
-        )
-    return image
 
 
 def png_chunk(kind: bytes, payload: bytes) -> bytes:
