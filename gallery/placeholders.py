@@ -1,4 +1,5 @@
-"""Placeholder paintings drawn with PIL, for fixtures and tests.
+"""Placeholder paintings drawn with PIL, and a placeholder mixing exhibit
+made of them, for fixtures and tests.
 
 They let the museum be walked before any model is trained. Each is fully
 determined by its seed and room, and carries a small "FIXTURE" mark so it is
@@ -59,3 +60,44 @@ def placeholder_painting(seed: int, room: str = "", size: int = 256) -> Image.Im
     font = ImageFont.load_default(size=max(6, round(11 * s)))
     draw.text((6 * s, size - 16 * s), "FIXTURE", fill=light, font=font)
     return image
+
+
+# The 256-px layer split (14 ws), and how much of source B shows through in
+# each band's placeholder cells (coarse styles carry the most of B).
+PLACEHOLDER_BANDS = {"coarse": range(0, 4), "middle": range(4, 8), "fine": range(8, 14)}
+PLACEHOLDER_BLEND = {"coarse": 0.65, "middle": 0.4, "fine": 0.2}
+
+
+def placeholder_exhibit(
+    genre,
+    rows: int,
+    columns: int,
+    size: int,
+    published: bool = True,
+    title: str = "Fixture style mixing",
+    first_row_seed: int = 100,
+    first_col_seed: int = 200,
+):
+    """A MixingExhibit with placeholder sources and three bands of blended cells in storage."""
+    from .models import MixingExhibit
+    from .thumbnails import BandImages, save_exhibit_images
+
+    exhibit = MixingExhibit.objects.create(
+        genre=genre,
+        title=title,
+        row_seeds=list(range(first_row_seed, first_row_seed + rows)),
+        col_seeds=list(range(first_col_seed, first_col_seed + columns)),
+        psi=0.7,
+        published=published,
+    )
+    row_images = [placeholder_painting(seed, genre.slug, size) for seed in exhibit.row_seeds]
+    col_images = [placeholder_painting(seed, genre.slug, size) for seed in exhibit.col_seeds]
+    bands = [
+        BandImages(
+            band=band,
+            layers=layers,
+            cells=[[Image.blend(a, b, PLACEHOLDER_BLEND[band]) for b in col_images] for a in row_images],
+        )
+        for band, layers in PLACEHOLDER_BANDS.items()
+    ]
+    return save_exhibit_images(exhibit, row_images, col_images, bands)

@@ -6,14 +6,11 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
-from PIL import Image
 
 from gallery.models import Artwork, Genre, MixingExhibit
-from gallery.placeholders import placeholder_painting
-from gallery.thumbnails import BandImages, save_artwork_image, save_exhibit_images
+from gallery.placeholders import placeholder_exhibit, placeholder_painting
+from gallery.thumbnails import save_artwork_image
 from training.models import Checkpoint, TrainingRun
-
-BANDS_14 = {"coarse": range(0, 4), "middle": range(4, 8), "fine": range(8, 14)}
 
 
 def genre(slug: str = "portrait") -> Genre:
@@ -78,22 +75,16 @@ def make_exhibit(
     room: Genre | None = None, *, rows: int = 2, cols: int = 3, published: bool = True, size: int = 32
 ) -> MixingExhibit:
     """A mixing exhibit with sources and three bands of cells in storage."""
-    room = room or genre()
-    exhibit = MixingExhibit.objects.create(
-        genre=room,
+    return placeholder_exhibit(
+        room or genre(),
+        rows,
+        cols,
+        size,
+        published,
         title="Test mixing",
-        row_seeds=list(range(10, 10 + rows)),
-        col_seeds=list(range(20, 20 + cols)),
-        psi=0.7,
-        published=published,
+        first_row_seed=10,
+        first_col_seed=20,
     )
-    row_images = [placeholder_painting(s, room.slug, size) for s in exhibit.row_seeds]
-    col_images = [placeholder_painting(s, room.slug, size) for s in exhibit.col_seeds]
-    bands = [
-        BandImages(band, layers, [[Image.blend(a, b, 0.5) for b in col_images] for a in row_images])
-        for band, layers in BANDS_14.items()
-    ]
-    return save_exhibit_images(exhibit, row_images, col_images, bands)
 
 
 def make_staff(username: str = "curator", perms: tuple[str, ...] = ()) -> User:

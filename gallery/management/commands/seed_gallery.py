@@ -6,16 +6,10 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from PIL import Image
 
-from gallery.models import Artwork, Genre, MixingExhibit, StyleBand
-from gallery.placeholders import placeholder_painting
-from gallery.thumbnails import BandImages, save_artwork_image, save_exhibit_images
-
-# The 256px generator's bands (14 style inputs); real exhibits take theirs from the engine.
-FIXTURE_BANDS = {StyleBand.COARSE: range(0, 4), StyleBand.MIDDLE: range(4, 8), StyleBand.FINE: range(8, 14)}
-# How much of source B shows through in each band's placeholder cells.
-FIXTURE_BLEND = {StyleBand.COARSE: 0.65, StyleBand.MIDDLE: 0.4, StyleBand.FINE: 0.2}
+from gallery.models import Artwork, Genre, MixingExhibit
+from gallery.placeholders import placeholder_exhibit, placeholder_painting
+from gallery.thumbnails import save_artwork_image
 
 
 class Command(BaseCommand):
@@ -65,22 +59,4 @@ class Command(BaseCommand):
     ) -> MixingExhibit:
         if not (1 <= rows <= 8 and 1 <= columns <= 8):
             raise CommandError("--rows and --columns must be between 1 and 8.")
-        exhibit = MixingExhibit.objects.create(
-            genre=genre,
-            title="Fixture style mixing",
-            row_seeds=list(range(100, 100 + rows)),
-            col_seeds=list(range(200, 200 + columns)),
-            psi=0.7,
-            published=published,
-        )
-        row_images = [placeholder_painting(seed, genre.slug, size) for seed in exhibit.row_seeds]
-        col_images = [placeholder_painting(seed, genre.slug, size) for seed in exhibit.col_seeds]
-        bands = [
-            BandImages(
-                band=band,
-                layers=layers,
-                cells=[[Image.blend(a, b, FIXTURE_BLEND[band]) for b in col_images] for a in row_images],
-            )
-            for band, layers in FIXTURE_BANDS.items()
-        ]
-        return save_exhibit_images(exhibit, row_images, col_images, bands)
+        return placeholder_exhibit(genre, rows, columns, size, published)
