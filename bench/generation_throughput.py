@@ -23,7 +23,8 @@ from device_info import describe_device
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training.engine.config import NetworkConfig
+from network_options import add_network_arguments, network_config
+
 from training.engine.generate import generate_images
 from training.engine.networks import Generator
 
@@ -34,12 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--resolution", type=int, nargs="+", default=[64, 128, 256], help="output sizes (px)")
     p.add_argument("--batch", type=int, nargs="+", default=[8], help="generation batch sizes")
-    p.add_argument("--channel-base", type=int, default=4096, help="channels at r = min(base // r, max)")
-    p.add_argument("--channel-max", type=int, default=128)
-    p.add_argument("--z-dim", type=int, default=512, help="z and w size")
-    p.add_argument("--mapping-layers", type=int, default=8)
-    p.add_argument("--style-mode", choices=["modulated", "adain"], default="modulated")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    add_network_arguments(p)
     p.add_argument("--precision", choices=sorted(PRECISIONS), default="fp32", help="autocast dtype")
     p.add_argument("--images", type=int, default=16, help="images timed per configuration")
     p.add_argument("--warmup", type=int, default=1, help="untimed batches first (kernel selection)")
@@ -50,15 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def measure(args: argparse.Namespace, resolution: int, batch: int) -> dict:
-    cfg = NetworkConfig(
-        resolution=resolution,
-        z_dim=args.z_dim,
-        w_dim=args.z_dim,
-        mapping_layers=args.mapping_layers,
-        channel_base=args.channel_base,
-        channel_max=args.channel_max,
-        style_mode=args.style_mode,
-    )
+    cfg = network_config(args, resolution)
     device = torch.device(args.device)
     torch.manual_seed(0)
     G = Generator(cfg).to(device).eval()

@@ -26,7 +26,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training.engine.config import NetworkConfig
+from network_options import add_network_arguments, network_config
+
 from training.engine.dataset import PackedDataset, pack_images
 from training.engine.loop import Trainer
 from training.engine.options import PRECISIONS, TrainConfig
@@ -36,12 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--resolution", type=int, nargs="+", default=[32, 64], help="image sizes (px)")
     p.add_argument("--batch", type=int, nargs="+", default=[8], help="global batch sizes")
-    p.add_argument("--channel-base", type=int, default=4096, help="channels at r = min(base // r, max)")
-    p.add_argument("--channel-max", type=int, default=128)
-    p.add_argument("--z-dim", type=int, default=512, help="z and w size")
-    p.add_argument("--mapping-layers", type=int, default=8)
-    p.add_argument("--style-mode", choices=["modulated", "adain"], default="modulated")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    add_network_arguments(p)
     p.add_argument(
         "--precision", choices=PRECISIONS, default="auto", help="auto = bf16/fp16 on CUDA, fp32 on CPU"
     )
@@ -68,15 +64,7 @@ def synthetic_dataset(folder: Path, resolution: int, count: int = 64) -> PackedD
 
 
 def measure(args: argparse.Namespace, dataset: PackedDataset, resolution: int, batch: int) -> dict:
-    net = NetworkConfig(
-        resolution=resolution,
-        z_dim=args.z_dim,
-        w_dim=args.z_dim,
-        mapping_layers=args.mapping_layers,
-        channel_base=args.channel_base,
-        channel_max=args.channel_max,
-        style_mode=args.style_mode,
-    )
+    net = network_config(args, resolution)
     config = TrainConfig(
         network=net, batch_size=batch, ada=not args.no_ada, precision=args.precision, device=args.device
     )
