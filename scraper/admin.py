@@ -23,7 +23,7 @@ from scraper.curation import HINT_LABELS, QUALITY_HINTS, approve_images, reject_
 from scraper.forms import RejectForm
 from scraper.imagecheck import THUMBNAIL_SIZE
 from scraper.models import CrawlJob, ScrapedImage
-from scraper.services import cancel_crawl, queue_crawl
+from scraper.services import cancel_crawl, start_crawl
 
 
 def can_start_crawls(request: HttpRequest) -> bool:
@@ -92,11 +92,11 @@ class CrawlJobAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: CrawlJob, form, change: bool) -> None:
         if change:
             return
-        obj.started_by = request.user
-        obj.status = CrawlJob.Status.QUEUED
-        obj.query = obj.query.strip()
-        super().save_model(request, obj, form, change)
-        queue_crawl(obj)
+        # Through the same service as every other caller: it checks the
+        # permission, saves the job queued and sends it after commit.
+        job = start_crawl(obj.genre, obj.source, request.user, query=obj.query, item_limit=obj.item_limit)
+        obj.pk = job.pk
+        obj.refresh_from_db()
 
     def response_add(
         self, request: HttpRequest, obj: CrawlJob, post_url_continue: str | None = None

@@ -24,9 +24,12 @@ def start_crawl(
     user: AbstractBaseUser | AnonymousUser | None,
     query: str = "",
     item_limit: int = 0,
+    send: bool = True,
 ) -> CrawlJob:
     """Create a queued crawl job and send it to the crawl queue once the
-    transaction commits. ``user`` None means the system (shell, tests)."""
+    transaction commits. ``user`` None means the system (shell, tests);
+    ``send`` False leaves the job for the caller to run itself with
+    :func:`run_job` (``manage.py demo`` crawls in its own process)."""
     if user is not None and not user.has_perm("scraper.start_crawl"):
         raise PermissionDenied(f"{user} may not start crawls (needs the scraper.start_crawl permission).")
     if source not in Source.values:
@@ -38,7 +41,8 @@ def start_crawl(
         item_limit=item_limit,
         started_by=user if user is not None and user.is_authenticated else None,
     )
-    queue_crawl(job)
+    if send:
+        queue_crawl(job)
     return job
 
 

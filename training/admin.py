@@ -1,9 +1,9 @@
-"""Admin for training runs: start one, watch it, cancel or resume it, publish
-its checkpoints and ask them for paintings.
+"""Admin for training runs: start one, watch it, cancel or resume it.
 
 Every page and button checks a permission: ``training.start_training`` to
-start, cancel and resume; ``training.publish_checkpoint`` to publish and
-generate; the view permission to watch. Curators hold none of these.
+start, cancel and resume; the view permission to watch. Curators hold none of
+these. The buttons that publish a checkpoint and paint from it are the
+gallery's (``gallery.admin``), shown on the run page by a gallery template tag.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 
 from . import services
 from .charts import run_charts
-from .forms import PRESET_LABELS, GenerateForm, MixingForm, StartRunForm
-from .models import Checkpoint, Dataset, GenerationSchedule, TrainingRun, TrainingSample
+from .forms import PRESET_LABELS, StartRunForm
+from .models import Checkpoint, Dataset, TrainingRun, TrainingSample
 
 START_PERM = "training.start_training"
 PUBLISH_PERM = "training.publish_checkpoint"
@@ -109,21 +109,6 @@ class TrainingRunAdmin(admin.ModelAdmin):
                 wrap(self.sample_view),
                 name="training_trainingrun_sample",
             ),
-            path(
-                "checkpoint/<int:checkpoint_id>/publish/",
-                wrap(require_POST(self.publish_view)),
-                name="training_checkpoint_publish",
-            ),
-            path(
-                "checkpoint/<int:checkpoint_id>/generate/",
-                wrap(require_POST(self.generate_view)),
-                name="training_checkpoint_generate",
-            ),
-            path(
-                "checkpoint/<int:checkpoint_id>/mix/",
-                wrap(require_POST(self.mix_view)),
-                name="training_checkpoint_mix",
-            ),
             *super().get_urls(),
         ]
 
@@ -181,8 +166,6 @@ class TrainingRunAdmin(admin.ModelAdmin):
             "checkpoints": checkpoints,
             "can_start": request.user.has_perm(START_PERM),
             "can_publish": request.user.has_perm(PUBLISH_PERM),
-            "generate_form": GenerateForm(auto_id=False),
-            "mixing_form": MixingForm(auto_id=False),
             "can_cancel": run.status in (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING),
             "can_resume": run.status in (TrainingRun.Status.CANCELLED, TrainingRun.Status.FAILED),
             "stale": run.status == TrainingRun.Status.RUNNING and not run.heartbeat_is_fresh(),
@@ -233,50 +216,6 @@ class TrainingRunAdmin(admin.ModelAdmin):
         )
         return self._back(run.pk)
 
-    def publish_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
-        require_perm(request, PUBLISH_PERM)
-        checkpoint = get_object_or_404(Checkpoint, pk=checkpoint_id)
-        form = GenerateForm(request.POST)
-        first_batch = form.cleaned_data["count"] if form.is_valid() and request.POST.get("first_batch") else 0
-        psi = form.cleaned_data["psi"] if form.is_valid() else 0.7
-        services.publish_checkpoint(checkpoint, first_batch=first_batch, psi=psi)
-        messages.success(
-            request,
-            _("%(checkpoint)s now paints the %(genre)s room.")
-            % {"checkpoint": checkpoint, "genre": checkpoint.run.genre.display_name},
-        )
-        return self._back(checkpoint.run_id)
-
-    def generate_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
-        require_perm(request, PUBLISH_PERM)
-        checkpoint = get_object_or_404(Checkpoint, pk=checkpoint_id)
-        form = GenerateForm(request.POST)
-        if not form.is_valid():
-            for field, errors in form.errors.items():
-                messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
-            return self._back(checkpoint.run_id)
-        services.queue_generation(checkpoint, form.cleaned_data["count"], form.cleaned_data["psi"])
-        messages.success(
-            request,
-            _("%(count)d paintings from %(checkpoint)s are queued for a GPU worker.")
-            % {"count": form.cleaned_data["count"], "checkpoint": checkpoint},
-        )
-        return self._back(checkpoint.run_id)
-
-    def mix_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
-        require_perm(request, PUBLISH_PERM)
-        checkpoint = get_object_or_404(Checkpoint, pk=checkpoint_id)
-        form = MixingForm(request.POST)
-        if not form.is_valid():
-            for field, errors in form.errors.items():
-                messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
-            return self._back(checkpoint.run_id)
-        services.queue_mixing_exhibit(checkpoint, form.cleaned_data["rows"], form.cleaned_data["columns"])
-        messages.success(
-            request, _("A style-mixing exhibit from %(checkpoint)s is queued.") % {"checkpoint": checkpoint}
-        )
-        return self._back(checkpoint.run_id)
-
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(admin.ModelAdmin):
@@ -304,10 +243,3 @@ class DatasetAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Dataset | None = None) -> bool:
         return False
-
-
-@admin.register(GenerationSchedule)
-class GenerationScheduleAdmin(admin.ModelAdmin):
-    list_display = ("genre", "enabled", "every_hours", "count", "psi", "last_queued")
-    list_editable = ("enabled", "every_hours", "count", "psi")
-    readonly_fields = ("last_queued",)

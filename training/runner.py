@@ -27,8 +27,8 @@ from django.core.files import File
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
+from .datasets import pack_dataset
 from .models import Checkpoint, TrainingRun, TrainingSample, checkpoint_storage
-from .services import pack_dataset
 
 logger = logging.getLogger(__name__)
 Status = TrainingRun.Status

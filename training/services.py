@@ -1,16 +1,14 @@
-"""Writes for training runs: freeze a dataset, start, cancel, resume, publish.
+"""Writes for training runs: start, cancel, resume, register a trained file.
 
-Views, admin and tasks call these; the rows hold the state, so every write is
-a status transition under a row lock and work is queued only after commit.
-The engine (torch) is imported inside functions: the web process and the
-worker's parent never need it.
+Views, admin, tasks and ``manage.py demo`` call these; the rows hold the
+state, so every write is a status transition under a row lock and work is
+queued only after commit. ``training/`` ends at a checkpoint: publishing it
+and painting from it are ``gallery.services``. The engine (torch) is imported
+inside functions: the web process and the worker's parent never need it.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gallery.models import Genre
-from scraper.models import ScrapedImage
 
-from .models import Checkpoint, Dataset, GenerationSchedule, TrainingRun, checkpoint_storage
+from .datasets import snapshot_dataset
+from .models import Checkpoint, TrainingRun
 
 Status = TrainingRun.Status
 
@@ -86,10 +84,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 DEFAULT_PRESET = "cpu"
 
 
-def approved_images(genre: Genre):
-    return ScrapedImage.objects.filter(genre=genre, status=ScrapedImage.Status.APPROVED)
-
-
 def build_config(preset: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The engine's TrainConfig (as a dict) for ``preset`` with ``overrides``;
     network keys may be given flat (``resolution``, ``style_mode``) or nested."""
@@ -116,73 +110,6 @@ def build_config(preset: str, overrides: dict[str, Any] | None = None) -> dict[s
         return TrainConfig.from_dict(values).to_dict()
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
-
-
-def snapshot_dataset(genre: Genre, resolution: int) -> Dataset:
-    """Record which approved images of ``genre`` a new dataset holds (packing
-    happens on the worker, see :func:`pack_dataset`)."""
-    images = list(approved_images(genre).values_list("pk", flat=True))
-    minimum = settings.TRAINING_MIN_IMAGES
-    if len(images) < minimum:
-        raise ValidationError(
-            _(
-                "%(genre)s has only %(count)d approved images; a training run needs at least %(minimum)d. "
-                "Approve more images in the curation queue first."
-            )
-            % {"genre": genre.display_name, "count": len(images), "minimum": minimum}
-        )
-    dataset = Dataset.objects.create(genre=genre, resolution=resolution, image_count=len(images))
-    dataset.images.set(images)
-    return dataset
-
-
-def pack_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None = None) -> Dataset:
-    """Pack the dataset's images with the engine into checkpoint storage and
-    record its hash. Images whose file is gone or unreadable are skipped and
-    listed in ``dataset.skipped``."""
-    from training.engine.dataset import pack_images
-
-    if dataset.packed_file:
-        return dataset
-    with tempfile.TemporaryDirectory(prefix=f"dataset-{dataset.pk}-") as tmp:
-        folder = Path(tmp)
-        paths: list[Path] = []
-        skipped: list[list[str]] = []
-        for image in dataset.images.order_by("pk"):
-            local = folder / f"{image.pk:09d}{Path(image.image.name).suffix}"
-            try:
-                with image.image.open("rb") as src, open(local, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-            except (FileNotFoundError, OSError) as exc:
-                skipped.append([image.image.name, f"cannot read the stored file: {exc}"])
-                continue
-            paths.append(local)
-        if not paths:
-            raise ValueError(
-                f"Dataset {dataset.pk}: none of its {dataset.image_count} image files could be read from "
-                "storage. Check the media storage, then start a new run."
-            )
-        out = folder / "dataset.pack"
-        report = pack_images(paths, out, resolution=dataset.resolution, progress=progress)
-        names = {str(p): p.name for p in paths}
-        skipped += [[names.get(path, path), reason] for path, reason in report.skipped]
-        # Named by content: the same images packed again reuse the stored file.
-        stored = f"datasets/{dataset.genre.slug}-{dataset.resolution}px-{report.sha256}.pack"
-        storage = checkpoint_storage()
-        if not storage.exists(stored):
-            with open(out, "rb") as fh:
-                stored = storage.save(stored, File(fh))
-    dataset.packed_file.name = stored
-    dataset.sha256 = report.sha256
-    dataset.image_count = report.count
-    dataset.skipped = skipped
-    dataset.save(update_fields=["packed_file", "sha256", "image_count", "skipped"])
-    return dataset
-
-
-def freeze_dataset(genre: Genre, resolution: int) -> Dataset:
-    """Snapshot ``genre``'s approved images and pack them now."""
-    return pack_dataset(snapshot_dataset(genre, resolution))
 
 
 def _queue_training(run_id: int) -> None:
@@ -250,36 +177,40 @@ def resume_run(run: TrainingRun) -> TrainingRun:
     return run
 
 
-def publish_checkpoint(checkpoint: Checkpoint, first_batch: int = 0, psi: float = 0.7) -> Checkpoint:
-    """Make ``checkpoint`` the one its genre's room is painted from (one per
-    genre), and optionally queue a first batch of paintings."""
+def register_trained_checkpoint(genre: Genre, path: Path, worker: str) -> tuple[Checkpoint, bool]:
+    """A succeeded run and its checkpoint for a file trained elsewhere (the
+    shipped demo models); found again by its SHA-256 when already registered.
+    ``worker`` says where it was trained, in the run's worker column. Returns
+    the checkpoint and whether it was registered now."""
+    from training.engine.checkpoint import checkpoint_metadata
+    from training.engine.dataset import file_sha256
+
+    sha256 = file_sha256(path)
+    found = Checkpoint.objects.filter(run__genre=genre, sha256=sha256).order_by("pk").first()
+    if found is not None:
+        return found, False
+    meta = checkpoint_metadata(path)
+    now = timezone.now()
     with transaction.atomic():
-        checkpoint = Checkpoint.objects.select_for_update().select_related("run").get(pk=checkpoint.pk)
-        genre_id = checkpoint.run.genre_id
-        Checkpoint.objects.filter(run__genre_id=genre_id, published=True).exclude(pk=checkpoint.pk).update(
-            published=False
+        run = TrainingRun.objects.create(
+            genre=genre,
+            config=meta["config"],
+            status=Status.SUCCEEDED,
+            kimg_done=float(meta["kimg"]),
+            step=int(meta.get("step", 0)),
+            worker=worker,
+            started=now,
+            finished=now,
         )
-        checkpoint.published = True
-        checkpoint.save(update_fields=["published"])
-        GenerationSchedule.objects.get_or_create(genre_id=genre_id)
-        if first_batch > 0:
-            queue_generation(checkpoint, first_batch, psi)
-    return checkpoint
-
-
-def queue_generation(checkpoint: Checkpoint, count: int, psi: float) -> None:
-    from gallery.tasks import generate_artworks
-
-    pk = checkpoint.pk
-    transaction.on_commit(lambda: generate_artworks.delay(pk, count, psi))
-
-
-def queue_mixing_exhibit(checkpoint: Checkpoint, rows: int, columns: int) -> None:
-    from gallery.tasks import build_mixing_exhibit
-
-    pk = checkpoint.pk
-    transaction.on_commit(lambda: build_mixing_exhibit.delay(pk, rows, columns))
-
-
-def published_checkpoint(genre: Genre) -> Checkpoint | None:
-    return Checkpoint.objects.filter(run__genre=genre, published=True).order_by("-created").first()
+        checkpoint = Checkpoint(
+            run=run,
+            kimg=float(meta["kimg"]),
+            step=int(meta.get("step", 0)),
+            sha256=sha256,
+            size=path.stat().st_size,
+            metric=(meta.get("metrics") or {}).get("swd"),
+        )
+        with open(path, "rb") as fh:
+            checkpoint.file.save(path.name, File(fh), save=False)
+        checkpoint.save()
+    return checkpoint, True
