@@ -19,11 +19,12 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from museum.queueing import broker_was_down
 from training.models import Checkpoint, GenerationSchedule
 
 from . import services
 from .forms import GenerateForm, MixingForm
-from .models import Artwork, Genre, MixingExhibit, MixingGrid, MixingSource
+from .models import Artwork, Genre, MixingExhibit, MixingGrid, MixingSource, PaintingRequest
 
 PUBLISH_PERM = "training.publish_checkpoint"
 
@@ -219,6 +220,30 @@ class MixingExhibitAdmin(PublishActions, admin.ModelAdmin):
         return f"{len(obj.row_seeds)} A × {len(obj.col_seeds)} B"
 
 
+def saved_not_sent(request: PaintingRequest) -> str:
+    return gettext(
+        "%(request)s: saved as queued, but the task broker is unreachable right now; it will be sent "
+        "to a GPU worker as soon as the broker is back (checked every minute)."
+    ) % {"request": request}
+
+
+@admin.register(PaintingRequest)
+class PaintingRequestAdmin(admin.ModelAdmin):
+    """What was asked of the GPU workers, and how it went (read only: the
+    checkpoint buttons make requests)."""
+
+    list_display = ("__str__", "status", "requested_by", "created", "finished")
+    list_filter = ("status", "kind")
+    list_select_related = ("checkpoint", "requested_by")
+    readonly_fields = [f.name for f in PaintingRequest._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PaintingRequest | None = None) -> bool:
+        return False
+
+
 @admin.register(GenerationSchedule)
 class GenerationScheduleAdmin(admin.ModelAdmin):
     """Each room's refresh schedule; also serves the checkpoint buttons (publish,
@@ -267,12 +292,19 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
         form = GenerateForm(request.POST)
         first_batch = form.cleaned_data["count"] if form.is_valid() and request.POST.get("first_batch") else 0
         psi = form.cleaned_data["psi"] if form.is_valid() else 0.7
-        services.publish_checkpoint(checkpoint, first_batch=first_batch, psi=psi)
+        services.publish_checkpoint(checkpoint)
+        first = (
+            services.queue_generation(checkpoint, first_batch, psi, user=request.user)
+            if first_batch
+            else None
+        )
         messages.success(
             request,
             gettext("%(checkpoint)s now paints the %(genre)s room.")
             % {"checkpoint": checkpoint, "genre": checkpoint.run.genre.display_name},
         )
+        if first is not None and broker_was_down(first):
+            messages.warning(request, saved_not_sent(first))
         return self._back(checkpoint)
 
     def generate_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
@@ -281,12 +313,17 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
         if not form.is_valid():
             self._form_errors(request, form)
             return self._back(checkpoint)
-        services.queue_generation(checkpoint, form.cleaned_data["count"], form.cleaned_data["psi"])
-        messages.success(
-            request,
-            gettext("%(count)d paintings from %(checkpoint)s are queued for a GPU worker.")
-            % {"count": form.cleaned_data["count"], "checkpoint": checkpoint},
+        queued = services.queue_generation(
+            checkpoint, form.cleaned_data["count"], form.cleaned_data["psi"], user=request.user
         )
+        if broker_was_down(queued):
+            messages.warning(request, saved_not_sent(queued))
+        else:
+            messages.success(
+                request,
+                gettext("%(count)d paintings from %(checkpoint)s are queued for a GPU worker.")
+                % {"count": form.cleaned_data["count"], "checkpoint": checkpoint},
+            )
         return self._back(checkpoint)
 
     def mix_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
@@ -295,9 +332,14 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
         if not form.is_valid():
             self._form_errors(request, form)
             return self._back(checkpoint)
-        services.queue_mixing_exhibit(checkpoint, form.cleaned_data["rows"], form.cleaned_data["columns"])
-        messages.success(
-            request,
-            gettext("A style-mixing exhibit from %(checkpoint)s is queued.") % {"checkpoint": checkpoint},
+        queued = services.queue_mixing_exhibit(
+            checkpoint, form.cleaned_data["rows"], form.cleaned_data["columns"], user=request.user
         )
+        if broker_was_down(queued):
+            messages.warning(request, saved_not_sent(queued))
+        else:
+            messages.success(
+                request,
+                gettext("A style-mixing exhibit from %(checkpoint)s is queued.") % {"checkpoint": checkpoint},
+            )
         return self._back(checkpoint)

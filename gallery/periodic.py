@@ -17,3 +17,10 @@ def refresh_rooms() -> list[int]:
     """Queue a batch for every room whose schedule is due and whose genre has
     a published checkpoint; return the checkpoint ids queued."""
     return services.queue_due_refreshes()
+
+
+@shared_task(name="gallery.periodic.resend_waiting_paintings")
+def resend_waiting_paintings() -> list[int]:
+    """Send again painting requests that are queued but not taken (the broker
+    was down when they were made); return their ids."""
+    return services.resend_waiting_requests()

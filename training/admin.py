@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from museum.queueing import broker_was_down
+
 from . import services
 from .charts import run_charts
 from .forms import PRESET_LABELS, StartRunForm
@@ -33,6 +35,13 @@ VIEW_PERM = "training.view_trainingrun"
 def require_perm(request: HttpRequest, perm: str) -> None:
     if not request.user.has_perm(perm):
         raise PermissionDenied
+
+
+def saved_not_sent(run: TrainingRun) -> str:
+    return _(
+        "Run %(run)s is saved as queued, but the task broker is unreachable right now: "
+        "it will be sent to a GPU worker as soon as the broker is back (checked every minute)."
+    ) % {"run": run.pk}
 
 
 def format_duration(seconds: float | None) -> str:
@@ -129,7 +138,12 @@ class TrainingRunAdmin(admin.ModelAdmin):
                 except ValidationError as exc:
                     form.add_error(None, exc)
                 else:
-                    messages.success(request, _("Run %(run)s is queued for a GPU worker.") % {"run": run.pk})
+                    if broker_was_down(run):
+                        messages.warning(request, saved_not_sent(run))
+                    else:
+                        messages.success(
+                            request, _("Run %(run)s is queued for a GPU worker.") % {"run": run.pk}
+                        )
                     return redirect("admin:training_trainingrun_change", run.pk)
         else:
             form = StartRunForm(preset=request.GET.get("preset", services.DEFAULT_PRESET))
@@ -159,7 +173,12 @@ class TrainingRunAdmin(admin.ModelAdmin):
             "run": run,
             "config": run.config,
             "network": run.config.get("network", {}),
-            "eta": format_duration(run.eta_seconds),
+            # A silent worker's last ETA is a guess about a process that may be
+            # gone: the page says what it knows, the last heartbeat's age.
+            "eta": format_duration(None if run.worker_is_silent else run.eta_seconds),
+            "silent": run.worker_is_silent,
+            "heartbeat_age": format_duration(run.heartbeat_age()),
+            "waiting_for_broker": run.status == TrainingRun.Status.QUEUED and run.sent_at is None,
             "charts": run_charts(run.history),
             "samples": samples,
             "last_sample": samples[-1] if samples else None,
@@ -209,11 +228,20 @@ class TrainingRunAdmin(admin.ModelAdmin):
     def resume_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
         require_perm(request, START_PERM)
         run = get_object_or_404(TrainingRun, pk=run_id)
-        self._apply(
-            request,
-            lambda: services.resume_run(run),
-            _("Run %(run)s is queued again; it resumes from its latest checkpoint.") % {"run": run.pk},
-        )
+        try:
+            resumed = services.resume_run(run)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            if broker_was_down(resumed):
+                messages.warning(request, saved_not_sent(resumed))
+            else:
+                messages.success(
+                    request,
+                    _("Run %(run)s is queued again; it resumes from its latest checkpoint.")
+                    % {"run": run.pk},
+                )
         return self._back(run.pk)
 
 

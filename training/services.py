@@ -9,17 +9,19 @@ inside functions: the web process and the worker's parent never need it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gallery.models import Genre
+from museum.queueing import send_on_commit
 
 from .datasets import snapshot_dataset
 from .models import Checkpoint, TrainingRun
@@ -112,10 +114,10 @@ def build_config(preset: str, overrides: dict[str, Any] | None = None) -> dict[s
         raise ValidationError(str(exc)) from exc
 
 
-def _queue_training(run_id: int) -> None:
+def _queue_training(run: TrainingRun) -> None:
     from .tasks import train_run
 
-    transaction.on_commit(lambda: train_run.delay(run_id))
+    send_on_commit(run, train_run, run.pk)
 
 
 def start_run(
@@ -124,21 +126,32 @@ def start_run(
     """Create a queued run on a fresh snapshot of ``genre``'s approved images;
     the worker packs and trains it once this transaction commits."""
     config = build_config(preset, overrides)
-    active = TrainingRun.objects.filter(
-        genre=genre, status__in=[Status.QUEUED, Status.RUNNING, Status.CANCELLING]
-    )
-    if active.exists():
+    with transaction.atomic():
+        # The check and the insert under one lock on the genre's row: two
+        # staff starting a run at the same instant get one run and one message
+        # (the database constraint backs it where the lock is not enough).
+        Genre.objects.select_for_update().filter(pk=genre.pk).first()
+        _refuse_if_active(genre)
+        dataset = snapshot_dataset(genre, config["network"]["resolution"])
+        try:
+            with transaction.atomic():
+                run = TrainingRun.objects.create(
+                    genre=genre, dataset=dataset, config=config, status=Status.QUEUED, started_by=user
+                )
+        except IntegrityError:
+            _refuse_if_active(genre)
+            raise
+        _queue_training(run)
+    return run
+
+
+def _refuse_if_active(genre: Genre) -> None:
+    active = TrainingRun.objects.filter(genre=genre, status__in=TrainingRun.ACTIVE_STATUSES).first()
+    if active is not None:
         raise ValidationError(
             _("Run %(run)s for %(genre)s is still active: cancel it or wait for it to finish.")
-            % {"run": active.first().pk, "genre": genre.display_name}
+            % {"run": active.pk, "genre": genre.display_name}
         )
-    with transaction.atomic():
-        dataset = snapshot_dataset(genre, config["network"]["resolution"])
-        run = TrainingRun.objects.create(
-            genre=genre, dataset=dataset, config=config, status=Status.QUEUED, started_by=user
-        )
-        _queue_training(run.pk)
-    return run
 
 
 def cancel_run(run: TrainingRun) -> TrainingRun:
@@ -168,20 +181,58 @@ def resume_run(run: TrainingRun) -> TrainingRun:
                 _("Run %(run)s is %(status)s: only cancelled or failed runs can be resumed.")
                 % {"run": run.pk, "status": run.get_status_display()}
             )
+        _refuse_if_active(run.genre)
         run.status = Status.QUEUED
         run.error = ""
         run.finished = None
         run.lease_token = ""
-        run.save(update_fields=["status", "error", "finished", "lease_token"])
-        _queue_training(run.pk)
+        run.sent_at = None
+        try:
+            with transaction.atomic():
+                run.save(update_fields=["status", "error", "finished", "lease_token", "sent_at"])
+        except IntegrityError:
+            _refuse_if_active(run.genre)
+            raise
+        _queue_training(run)
     return run
+
+
+def stats_file_for(path: Path) -> Path:
+    """Where a shipped checkpoint's training statistics lie: ``<name>.stats.jsonl``
+    beside it (the engine's ``stats.jsonl`` of the run it came from)."""
+    return path.with_name(f"{path.stem}.stats.jsonl")
+
+
+def read_stats_history(path: Path, up_to_kimg: float) -> list[dict[str, Any]]:
+    """The run-page history from an engine ``stats.jsonl``: one entry per
+    line up to ``up_to_kimg``, with the keys the charts draw."""
+    from .runner import HISTORY_KEYS, _jsonable
+
+    history = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            stats = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"{path}, line {number}: not JSON ({exc}); fix or delete the stats file."
+            ) from exc
+        if float(stats.get("kimg", 0.0)) <= up_to_kimg + 1e-9:
+            history.append({key: _jsonable(stats[key]) for key in HISTORY_KEYS if key in stats})
+    return history
 
 
 def register_trained_checkpoint(genre: Genre, path: Path, worker: str) -> tuple[Checkpoint, bool]:
     """A succeeded run and its checkpoint for a file trained elsewhere (the
     shipped demo models); found again by its SHA-256 when already registered.
     ``worker`` says where it was trained, in the run's worker column. Returns
-    the checkpoint and whether it was registered now."""
+    the checkpoint and whether it was registered now.
+
+    The run's figures are the file's: its target is the kimg it was trained
+    to (the run ended there, whatever length its config had planned), its steps
+    are the file's steps, and its history is the statistics shipped beside it
+    (:func:`stats_file_for`), if any."""
     from training.engine.checkpoint import checkpoint_metadata
     from training.engine.dataset import file_sha256
 
@@ -190,25 +241,30 @@ def register_trained_checkpoint(genre: Genre, path: Path, worker: str) -> tuple[
     if found is not None:
         return found, False
     meta = checkpoint_metadata(path)
+    kimg, step = float(meta["kimg"]), int(meta.get("step", 0))
+    stats_file = stats_file_for(path)
+    history = read_stats_history(stats_file, kimg) if stats_file.is_file() else []
+    last = history[-1] if history else {}
     now = timezone.now()
     with transaction.atomic():
         run = TrainingRun.objects.create(
             genre=genre,
-            config=meta["config"],
+            config={**meta["config"], "total_kimg": kimg},
             status=Status.SUCCEEDED,
-            kimg_done=float(meta["kimg"]),
-            step=int(meta.get("step", 0)),
+            kimg_done=kimg,
+            step=step,
+            steps_trained=step,
+            eta_seconds=0.0,
+            images_per_second=last.get("images_per_second"),
+            history=history,
+            latest_stats=last,
             worker=worker,
             started=now,
             finished=now,
         )
+        swd = (meta.get("metrics") or {}).get("swd")
         checkpoint = Checkpoint(
-            run=run,
-            kimg=float(meta["kimg"]),
-            step=int(meta.get("step", 0)),
-            sha256=sha256,
-            size=path.stat().st_size,
-            metric=(meta.get("metrics") or {}).get("swd"),
+            run=run, kimg=kimg, step=step, sha256=sha256, size=path.stat().st_size, metric=swd
         )
         with open(path, "rb") as fh:
             checkpoint.file.save(path.name, File(fh), save=False)

@@ -45,6 +45,8 @@ SHIPPED_WORKER = "shipped demo checkpoint"
 LOGIN_FILE = "demo-admin-login.txt"
 # The watchable run: small enough to finish on a laptop CPU in minutes.
 WATCH_PRESET = "cpu"
+# Crawled images per genre left pending, so a curator has a real queue after `make run`.
+DEFAULT_LEAVE_PENDING = 8
 
 
 def shipped_checkpoint(folder: Path, genre: Genre) -> Path | None:
@@ -84,6 +86,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-watch-run", action="store_true", help="do not queue the short training run to watch"
         )
+        parser.add_argument(
+            "--leave-pending",
+            type=int,
+            default=DEFAULT_LEAVE_PENDING,
+            help=(
+                f"crawled images per genre left in the curation queue for a curator to review "
+                f"(default {DEFAULT_LEAVE_PENDING}; fewer when a genre would keep too few approved "
+                "images to train on)"
+            ),
+        )
         parser.add_argument("--no-migrate", action="store_true", help="expect migrations to be applied")
         parser.add_argument(
             "--checkpoints",
@@ -98,7 +110,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        for name in ("per_genre", "artworks", "exhibits"):
+        for name in ("per_genre", "artworks", "exhibits", "leave_pending"):
             if options[name] < (1 if name == "per_genre" else 0):
                 raise CommandError(f"--{name.replace('_', '-')} {options[name]} is too small.")
         if not options["no_migrate"]:
@@ -109,7 +121,9 @@ class Command(BaseCommand):
             raise CommandError("There are no genres (rooms): run `manage.py migrate` to seed the four rooms.")
         admin, login = self.admin_user()
 
-        self.crawl_sample_museum(genres, admin, options["per_genre"], options["image_size"])
+        self.crawl_sample_museum(
+            genres, admin, options["per_genre"], options["image_size"], options["leave_pending"]
+        )
         for genre in genres:
             checkpoint = self.room_checkpoint(
                 genre, admin, options["checkpoints"], options["fallback_preset"]
@@ -163,7 +177,7 @@ class Command(BaseCommand):
     # -- 2 and 3. the crawl ---------------------------------------------------------------------
 
     def crawl_sample_museum(
-        self, genres: list[Genre], reviewer: AbstractBaseUser, per_genre: int, image_size: int
+        self, genres: list[Genre], reviewer: AbstractBaseUser, per_genre: int, image_size: int, leave: int
     ) -> None:
         from scraper.curation import approve_images
         from scraper.samplemuseum.server import start_sample_museum
@@ -199,9 +213,22 @@ class Command(BaseCommand):
                         self.crawl_genre(genre, per_genre, run_job)
             finally:
                 server.stop()
-        pending = ScrapedImage.objects.filter(is_demo=True, status=ScrapedImage.Status.PENDING)
-        approved = approve_images(pending, reviewer)
-        self.note(f"approved {approved} demo images (reviewer: {reviewer.get_username()})")
+        approved = left = 0
+        for genre in genres:
+            demo = ScrapedImage.objects.filter(genre=genre, is_demo=True)
+            pending = list(
+                demo.filter(status=ScrapedImage.Status.PENDING).order_by("pk").values_list("pk", flat=True)
+            )
+            # Leave the newest few for a curator, but never so many that the
+            # genre has too few approved images for its room's training run.
+            spare = demo.count() - settings.TRAINING_MIN_IMAGES
+            keep = max(0, min(leave, spare, len(pending)))
+            approved += approve_images(pending[: len(pending) - keep], reviewer)
+            left += demo.filter(status=ScrapedImage.Status.PENDING).count()
+        self.note(
+            f"approved {approved} demo images (reviewer: {reviewer.get_username()}); "
+            f"{left} left in the curation queue for a curator to review"
+        )
 
     def crawl_genre(self, genre: Genre, per_genre: int, run_job) -> None:
         from scraper.services import start_crawl
