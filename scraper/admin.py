@@ -67,6 +67,8 @@ class CrawlJobAdmin(admin.ModelAdmin):
         "created",
         "started",
         "finished",
+        "worker",
+        "heartbeat",
         "error",
         "log",
     ]

@@ -254,7 +254,8 @@ def register_trained_checkpoint(genre: Genre, path: Path, worker: str) -> tuple[
             kimg_done=kimg,
             step=step,
             steps_trained=step,
-            eta_seconds=0.0,
+            attempts=1,  # trained in one go, elsewhere
+            eta_seconds=None,
             images_per_second=last.get("images_per_second"),
             history=history,
             latest_stats=last,

@@ -5,12 +5,28 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def staff_see_painting_requests(apps, schema_editor):
+    """Staff see what they asked of the GPU workers (permissions are created
+    after migrate, so on a fresh database they are created here)."""
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    Permission = apps.get_model("auth", "Permission")
+    Group = apps.get_model("auth", "Group")
+    group, _ = Group.objects.get_or_create(name="Staff")
+    content_type, _ = ContentType.objects.get_or_create(app_label="gallery", model="paintingrequest")
+    permission, _ = Permission.objects.get_or_create(
+        content_type=content_type, codename="view_paintingrequest", defaults={"name": "Can view painting request"}
+    )
+    group.permissions.add(permission)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ('gallery', '0003_artworks_and_exhibits'),
         ('training', '0005_dataset_file_name_length'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
     ]
 
     operations = [
@@ -39,4 +55,5 @@ class Migration(migrations.Migration):
                 'ordering': ['-created'],
             },
         ),
+        migrations.RunPython(staff_see_painting_requests, migrations.RunPython.noop),
     ]
