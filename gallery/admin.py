@@ -287,6 +287,12 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
         for field, errors in form.errors.items():
             messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
 
+    def _tell_queued(self, request: HttpRequest, queued: PaintingRequest, success: str) -> None:
+        if broker_was_down(queued):
+            messages.warning(request, saved_not_sent(queued))
+        else:
+            messages.success(request, success)
+
     def publish_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
         checkpoint = self._checkpoint(request, checkpoint_id)
         form = GenerateForm(request.POST)
@@ -316,14 +322,12 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
         queued = services.queue_generation(
             checkpoint, form.cleaned_data["count"], form.cleaned_data["psi"], user=request.user
         )
-        if broker_was_down(queued):
-            messages.warning(request, saved_not_sent(queued))
-        else:
-            messages.success(
-                request,
-                gettext("%(count)d paintings from %(checkpoint)s are queued for a GPU worker.")
-                % {"count": form.cleaned_data["count"], "checkpoint": checkpoint},
-            )
+        self._tell_queued(
+            request,
+            queued,
+            gettext("%(count)d paintings from %(checkpoint)s are queued for a GPU worker.")
+            % {"count": form.cleaned_data["count"], "checkpoint": checkpoint},
+        )
         return self._back(checkpoint)
 
     def mix_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
@@ -335,11 +339,9 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
         queued = services.queue_mixing_exhibit(
             checkpoint, form.cleaned_data["rows"], form.cleaned_data["columns"], user=request.user
         )
-        if broker_was_down(queued):
-            messages.warning(request, saved_not_sent(queued))
-        else:
-            messages.success(
-                request,
-                gettext("A style-mixing exhibit from %(checkpoint)s is queued.") % {"checkpoint": checkpoint},
-            )
+        self._tell_queued(
+            request,
+            queued,
+            gettext("A style-mixing exhibit from %(checkpoint)s is queued.") % {"checkpoint": checkpoint},
+        )
         return self._back(checkpoint)

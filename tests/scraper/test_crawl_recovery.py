@@ -16,15 +16,11 @@ from scraper.services import start_crawl
 from tests.conftest import wait_for
 from tests.scraper.conftest import crawl_env
 from tests.scraper.factories import genre, make_job, painting_bytes
+from tests.scraper.test_tasks import finished
 
 pytestmark = pytest.mark.slow
 
 HELD = "/iiif/2/k2/full/843,/0/default.jpg"
-
-
-def finished(job_id: int) -> CrawlJob | None:
-    job = CrawlJob.objects.get(pk=job_id)
-    return job if job.status not in CrawlJob.ACTIVE_STATUSES else None
 
 
 def test_a_crawl_whose_worker_is_killed_is_restarted_on_another_worker(
