@@ -39,8 +39,11 @@ THUMB = 8
 COLOUR_BINS = 6
 ORIENTATIONS = 8
 HOG_GRIDS = ((64, 4), (32, 2), (16, 1))  # (scale in px, cells per side)
-# Relative say of each block in a distance; texture is a small vector, so it counts less.
-BLOCK_WEIGHTS = {"layout": 1.0, "palette": 1.0, "structure": 1.0, "texture": 0.5}
+# Relative say of each block in a distance. Structure tells the genres apart best (alone: 100%
+# nearest-neighbour, 99% nearest-centroid accuracy), so it counts double; layout and palette
+# carry what a visitor sees vary within a genre (a background's colour, a horizon's height);
+# texture is a 3-vector that mainly flags speckle, so it counts less. docs/quality.md has figures.
+BLOCK_WEIGHTS = {"layout": 1.0, "palette": 1.0, "structure": 2.0, "texture": 0.5}
 # Fixed ranges of the Lab histogram: L in 0..100, a and b clipped to +-LAB_AB_RANGE.
 LAB_AB_RANGE = 60.0
 # log mean gradient energy of a typical painting at 64 px is around -3; this centres and scales it.
