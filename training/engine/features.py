@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from training.engine.metrics import check_images
+
 FEATURE_SIZE = 64  # every picture is compared at this size, whatever its own
 MIN_SIZE = 16
 THUMB = 8
@@ -182,18 +184,7 @@ def embed(images: torch.Tensor) -> torch.Tensor:
 
 def embed_uint8(images: np.ndarray) -> torch.Tensor:
     """``embed`` for uint8 ``[N, H, W, 3]`` arrays (packed datasets, ``generate_images`` output)."""
-    if (
-        not isinstance(images, np.ndarray)
-        or images.dtype != np.uint8
-        or images.ndim != 4
-        or images.shape[3] != 3
-    ):
-        got = (
-            f"{images.dtype} {list(images.shape)}"
-            if isinstance(images, np.ndarray)
-            else type(images).__name__
-        )
-        raise ValueError(f"embed_uint8 expects a uint8 array [N, H, W, 3], got {got}.")
+    check_images("embed_uint8 images", images, allow_empty=True)
     out = []
     for start in range(0, images.shape[0], _BATCH):
         batch = torch.from_numpy(np.ascontiguousarray(images[start : start + _BATCH]))

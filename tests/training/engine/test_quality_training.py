@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from tests.training.engine.test_loop import read_stats, structured_images, tiny_train_config
@@ -16,13 +15,7 @@ from training.engine.dataset import HELD_OUT_MIN, PackedDataset, held_out_split,
 from training.engine.loop import METRIC_SEED_BASE, Trainer, train
 from training.engine.quality import QualityReport, measure_quality, training_features
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def pack(folder: Path, n: int, mirror: bool = False, labels: list[int] | None = None) -> Path:
