@@ -13,15 +13,17 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import services
 from .charts import run_charts
+from .checkpoint_quality import publish_warnings, report_view, side_by_side
 from .forms import PRESET_LABELS, GenerateForm, MixingForm, StartRunForm
 from .models import Checkpoint, Dataset, GenerationSchedule, TrainingRun, TrainingSample
 
@@ -166,6 +168,8 @@ class TrainingRunAdmin(admin.ModelAdmin):
             raise PermissionDenied
         samples = list(run.samples.order_by("kimg"))
         checkpoints = list(run.checkpoints.order_by("kimg"))
+        for checkpoint in checkpoints:
+            checkpoint.report = report_view(checkpoint.quality)
         context = {
             **self.admin_site.each_context(request),
             "title": str(run),
@@ -175,7 +179,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
             "config": run.config,
             "network": run.config.get("network", {}),
             "eta": format_duration(run.eta_seconds),
-            "charts": run_charts(run.history),
+            "charts": run_charts(run.history, checkpoints),
             "samples": samples,
             "last_sample": samples[-1] if samples else None,
             "checkpoints": checkpoints,
@@ -235,11 +239,34 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     def publish_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
         require_perm(request, PUBLISH_PERM)
-        checkpoint = get_object_or_404(Checkpoint, pk=checkpoint_id)
+        checkpoint = get_object_or_404(
+            Checkpoint.objects.select_related("run", "run__genre"), pk=checkpoint_id
+        )
         form = GenerateForm(request.POST)
         first_batch = form.cleaned_data["count"] if form.is_valid() and request.POST.get("first_batch") else 0
         psi = form.cleaned_data["psi"] if form.is_valid() else 0.7
-        services.publish_checkpoint(checkpoint, first_batch=first_batch, psi=psi)
+        published = services.published_checkpoint(checkpoint.run.genre)
+        warnings = publish_warnings(checkpoint, published)
+        if warnings and request.POST.get("confirm") != "1":
+            # A failing report, or one worse than the room's: show both and ask.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Publish %(checkpoint)s?") % {"checkpoint": checkpoint},
+                "opts": self.model._meta,
+                "checkpoint": checkpoint,
+                "published": published if published and published.pk != checkpoint.pk else None,
+                "warnings": warnings,
+                "candidate_report": report_view(checkpoint.quality),
+                "published_report": report_view(published.quality) if published else None,
+                "rows": side_by_side(checkpoint.quality or {}, published.quality if published else None),
+                "first_batch": first_batch,
+                "count": form.cleaned_data["count"] if form.is_valid() else 16,
+                "psi": psi,
+            }
+            return TemplateResponse(request, "admin/training/checkpoint/publish_confirm.html", context)
+        services.publish_checkpoint(
+            checkpoint, first_batch=first_batch, psi=psi, user=request.user, confirmed_warnings=warnings
+        )
         messages.success(
             request,
             _("%(checkpoint)s now paints the %(genre)s room.")
@@ -280,16 +307,46 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "run", "kimg", "metric", "size", "published", "created")
+    list_display = ("__str__", "run", "kimg", "verdict", "size", "published", "created")
     list_filter = ("published", "run__genre")
     list_select_related = ("run", "run__genre")
-    readonly_fields = ("run", "kimg", "step", "file", "sha256", "size", "metric", "published", "created")
+    fields = (
+        "run",
+        "kimg",
+        "step",
+        "quality_report",
+        "published",
+        "published_by",
+        "published_at",
+        "confirmed_warnings",
+        "file",
+        "sha256",
+        "size",
+        "created",
+    )
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Checkpoint | None = None) -> bool:
         return False
+
+    @admin.display(description=gettext_lazy("quality"))
+    def verdict(self, checkpoint: Checkpoint) -> str:
+        return report_view(checkpoint.quality).verdict
+
+    @admin.display(description=gettext_lazy("quality report"))
+    def quality_report(self, checkpoint: Checkpoint) -> str:
+        return render_to_string(
+            "admin/training/checkpoint/report.html", {"report": report_view(checkpoint.quality)}
+        )
+
+    @admin.display(description=gettext_lazy("warnings confirmed when publishing"))
+    def confirmed_warnings(self, checkpoint: Checkpoint) -> str:
+        if not checkpoint.publish_warnings:
+            return "—"
+        return format_html_join("", "<p>{}</p>", ((w,) for w in checkpoint.publish_warnings))
 
 
 @admin.register(Dataset)
