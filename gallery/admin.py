@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from .models import Artwork, Genre, MixingExhibit, MixingGrid, MixingSource
 
 PROVENANCE_FIELDS = ("checkpoint", "seed", "psi", "truncation_cutoff", "noise_mode", "class_idx")
+GUARD_FIELDS = ("nearest_training_image", "nearest_training_distance", "withheld_reason")
 FILE_FIELDS = (
     "image",
     "width",
@@ -28,6 +29,20 @@ FILE_FIELDS = (
 def set_published(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, published: bool
 ) -> None:
+    if published and hasattr(modeladmin.model, "withheld_reason"):
+        withheld = queryset.exclude(withheld_reason="").count()
+        if withheld:
+            modeladmin.message_user(
+                request,
+                ngettext(
+                    "%(count)d selected painting copies a training image and stays withheld.",
+                    "%(count)d selected paintings copy a training image and stay withheld.",
+                    withheld,
+                )
+                % {"count": withheld},
+                messages.WARNING,
+            )
+        queryset = queryset.filter(withheld_reason="")
     changed = queryset.exclude(published=published).update(published=published)
     verbose = modeladmin.model._meta
     name = verbose.verbose_name if changed == 1 else verbose.verbose_name_plural
@@ -82,6 +97,7 @@ class ArtworkAdmin(PublishActions, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("preview", "title", "genre", "published")}),
         (_("Provenance"), {"fields": PROVENANCE_FIELDS}),
+        (_("Room guards"), {"fields": GUARD_FIELDS}),
         (
             _("Files"),
             {
@@ -92,11 +108,16 @@ class ArtworkAdmin(PublishActions, admin.ModelAdmin):
     )
 
     # A painting's provenance and files are facts of how it was made, not editable.
-    readonly_fields = ("preview", *PROVENANCE_FIELDS, *FILE_FIELDS)
+    readonly_fields = ("preview", *PROVENANCE_FIELDS, *GUARD_FIELDS, *FILE_FIELDS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Artworks come from the generation task (or seed_gallery), never hand uploads.
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Artwork | None = None):
+        # A copy of a training image never hangs, whoever asks.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "published") if obj is not None and obj.withheld_reason else fields
 
     @admin.display(description=_("picture"))
     def thumbnail(self, obj: Artwork) -> SafeString | str:

@@ -37,11 +37,14 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
 def artwork(request: HttpRequest, pk: int) -> HttpResponse:
     art = get_object_or_404(selectors.visible_artworks(request.user), pk=pk)
     previous, following = art.neighbours()
-    return render(
-        request,
-        "gallery/artwork.html",
-        {"artwork": art, "previous": previous, "next": following, "nav": "rooms"},
-    )
+    context = {
+        "artwork": art,
+        "nearest": selectors.shown_nearest_training_image(art),
+        "previous": previous,
+        "next": following,
+        "nav": "rooms",
+    }
+    return render(request, "gallery/artwork.html", context)
 
 
 def exhibits(request: HttpRequest) -> HttpResponse:
