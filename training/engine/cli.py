@@ -8,8 +8,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -220,28 +224,86 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spread(indices: np.ndarray, count: int) -> np.ndarray:
+    """At most ``count`` of ``indices``, evenly spread (a fixed, reproducible choice)."""
+    import numpy as np
+
+    if len(indices) <= count:
+        return indices
+    return indices[np.linspace(0, len(indices) - 1, count).round().astype(np.int64)]
+
+
 def cmd_measure(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from training.engine.checkpoint import load_generator
-    from training.engine.dataset import PackedDataset
-    from training.engine.generate import generate_images
-    from training.engine.metrics import fid, sliced_wasserstein
+    from training.engine.checkpoint import checkpoint_metadata, load_generator
+    from training.engine.dataset import PackedDataset, held_out_split
+    from training.engine.metrics import fid
+    from training.engine.quality import format_report, measure_quality
 
     G = load_generator(args.checkpoint, device=args.device)
     dataset = PackedDataset(args.data)
     if dataset.resolution != G.img_resolution:
         raise SystemExit(
-            f"{args.data} is {dataset.resolution}px but the checkpoint makes {G.img_resolution}px images."
+            f"--data {args.data} is {dataset.resolution}px but the checkpoint makes {G.img_resolution}px images."
         )
-    n = min(args.num, len(dataset))
-    reals, _ = dataset.batch(np.linspace(0, len(dataset) - 1, n).round().astype(np.int64))
-    seeds = list(range(args.seed_start, args.seed_start + args.num))
-    fakes = generate_images(G, seeds, psi=args.psi, noise_mode="random", class_idx=args.class_idx)
-    result: dict[str, float] = dict(sliced_wasserstein(reals, fakes))
+    notes: list[str] = []
+    train_idx, held_idx = held_out_split(dataset)
+    seen = False
+    if args.held_out is not None:
+        held_ds = PackedDataset(args.held_out)
+        if held_ds.resolution != G.img_resolution:
+            raise SystemExit(
+                f"--held-out {held_ds.path} is {held_ds.resolution}px but the checkpoint makes "
+                f"{G.img_resolution}px images."
+            )
+        reals, labels = held_ds.batch(_spread(np.arange(len(held_ds)), args.num))
+        train_idx = np.arange(len(dataset))  # the images in --data are all taken as trained on
+    elif len(held_idx):
+        reals, labels = dataset.batch(_spread(held_idx, args.num))
+        if "held_out_images" not in checkpoint_metadata(args.checkpoint):
+            notes.append(
+                "this checkpoint does not record a held-out split, so it may have trained on the held-out "
+                "images: pass --held-out with images it never saw"
+            )
+    else:
+        seen = True
+        reals, labels = dataset.batch(_spread(np.arange(len(dataset)), args.num))
+        notes.append(f"{dataset.path} is too small to hold images out: the reals were trained on")
+    training, _ = dataset.batch(train_idx)
+    report = measure_quality(
+        G,
+        reals,
+        training_reals=training,
+        n_fake=len(reals),  # as many as reals, so the near-duplicate threshold fits the count
+        psi=args.psi,
+        noise_mode=args.noise_mode,
+        labels=labels if G.num_classes and labels is not None else None,
+        seed_start=args.seed_start,
+        kimg=checkpoint_metadata(args.checkpoint).get("kimg"),
+        reals_seen_in_training=seen,
+    )
+    result = report.to_dict()
     if args.inception:
+        from training.engine.generate import generate_images
+
+        fakes = generate_images(
+            G,
+            list(range(args.seed_start, args.seed_start + len(reals))),
+            psi=args.psi,
+            noise_mode=args.noise_mode,
+            class_idx=args.class_idx,
+        )
         result["fid"] = fid(reals, fakes, args.inception, device=args.device)
-    print(json.dumps(result, indent=1))
+    result["notes"] = notes
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print(format_report(report, title=str(args.checkpoint)))
+        if "fid" in result:
+            print(f"FID: {result['fid']:.2f}")
+        for note in notes:
+            print(f"note: {note}")
     return 0
 
 
@@ -344,10 +406,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", type=Path, required=True)
     p.set_defaults(func=cmd_interpolate)
 
-    p = sub.add_parser("measure", help="SWD (and FID with --inception) between a checkpoint and a dataset")
+    p = sub.add_parser(
+        "measure",
+        help="the quality report of a checkpoint (SWD and floor, precision, recall, diversity, "
+        "near duplicates, copies, verdict; FID with --inception)",
+    )
     _add_generator_args(p)
-    p.add_argument("--data", type=Path, required=True, help="packed dataset")
-    p.add_argument("--num", type=int, default=1000, help="images per side")
+    p.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="the packed dataset the checkpoint trained on; its held-out split is the reals "
+        "unless --held-out is given",
+    )
+    p.add_argument(
+        "--held-out",
+        type=Path,
+        help="a packed dataset of images the checkpoint never saw (then all of --data counts as trained on)",
+    )
+    p.add_argument("--num", type=int, default=1000, help="at most this many real and generated images")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (for scripts)")
     p.add_argument("--seed-start", type=int, default=1_000_000)
     p.add_argument("--inception", type=Path, help="local TorchScript Inception file for FID")
     p.set_defaults(func=cmd_measure)

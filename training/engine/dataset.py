@@ -285,3 +285,40 @@ class PackedDataset:
         idx = np.asarray(indices, dtype=np.int64)
         labels = np.asarray(self.labels[idx]) if self.labels is not None else None
         return np.asarray(self.images[idx]), labels
+
+
+# A share of every packed dataset is never trained on, so a run's quality report compares
+# its generator with paintings it has not seen (and can tell learning from copying).
+HELD_OUT_FRACTION = 0.1
+HELD_OUT_MAX = 1000
+HELD_OUT_MIN = 8  # fewer held-out images are no basis for a measurement: then none are held out
+HELD_OUT_SEED = 20260  # fixed, so every run on one pack holds out the same images
+
+
+def held_out_split(dataset: PackedDataset) -> tuple[np.ndarray, np.ndarray]:
+    """``(training indices, held-out indices)`` of a packed dataset, both sorted.
+
+    One image in ten (at most ``HELD_OUT_MAX``), drawn with a fixed seed, separately per
+    class for a labelled set, so each class keeps its share. A pack made with ``--mirror``
+    stores each image next to its mirror copy: the pair is held out or trained on together.
+    A dataset (or class) too small to spare ``HELD_OUT_MIN`` images holds none out.
+    """
+    unit = 2 if dataset.header.get("mirror") and dataset.count % 2 == 0 else 1
+    units = np.arange(dataset.count // unit)
+    groups = (
+        [units]
+        if dataset.labels is None
+        else [units[np.asarray(dataset.labels[units * unit]) == c] for c in np.unique(dataset.labels)]
+    )
+    share = min(HELD_OUT_FRACTION, HELD_OUT_MAX / max(len(units), 1))
+    rng = np.random.RandomState(HELD_OUT_SEED)
+    held_units = []
+    for group in groups:
+        count = int(len(group) * unit * share) // unit
+        if count * unit >= HELD_OUT_MIN:
+            held_units.append(np.sort(rng.permutation(group)[:count]))
+    held_units_all = np.concatenate(held_units) if held_units else np.zeros(0, dtype=np.int64)
+    held = (held_units_all[:, None] * unit + np.arange(unit)[None, :]).ravel()
+    mask = np.ones(dataset.count, dtype=bool)
+    mask[held] = False
+    return np.flatnonzero(mask), np.sort(held)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,16 +32,20 @@ from training.engine.checkpoint import (
     save_checkpoint,
     sidecar_path,
 )
-from training.engine.dataset import PackedDataset
+from training.engine.dataset import PackedDataset, held_out_split
 from training.engine.distributed import DistContext, init_distributed
 from training.engine.loss import StyleGANLoss
 from training.engine.networks import build_networks
 from training.engine.options import TrainConfig
 
+if TYPE_CHECKING:
+    from training.engine.quality import QualityReport
+
 GRID_COLS = 8
 GRID_ROWS = 4
 METRIC_SEED_BASE = 1_000_000  # metric samples use seeds far from the sample grid's 0..31
 PROGRESS_SECONDS = 5.0
+MIN_MEASURED_IMAGES = 8  # quality.MIN_REALS: fewer reals make no quality report
 
 
 class TrainCallbacks:
@@ -204,7 +208,16 @@ class Trainer:
         random.seed(rank_seed)
         self.data_gen = torch.Generator().manual_seed(config.seed)
         self.latent_gen = torch.Generator().manual_seed(config.seed + 1)
-        self.perm = torch.randperm(len(dataset), generator=self.data_gen)
+        # The held-out images are never trained on: the quality report compares with them.
+        train_idx, self.held_out_indices = held_out_split(dataset)
+        self.train_indices = torch.from_numpy(train_idx)
+        self._training_features: tuple[torch.Tensor, float] | None = None  # for copy checks, once
+        self.perm = self._shuffled()
+        if config.metric_kimg and len(dataset) < MIN_MEASURED_IMAGES:
+            raise ValueError(
+                f"metric_kimg is set but dataset {dataset.path} holds only {len(dataset)} images: a quality "
+                f"report needs at least {MIN_MEASURED_IMAGES}; add images or leave metric_kimg unset."
+            )
         self.pos = 0
 
         g_ratio = config.lazy_ratio(config.pl_interval) if config.pl_weight > 0 else 1.0
@@ -261,11 +274,14 @@ class Trainer:
         labels = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
         return F.one_hot(labels, self.config.network.num_classes).float().to(self.device)
 
+    def _shuffled(self) -> torch.Tensor:
+        return self.train_indices[torch.randperm(len(self.train_indices), generator=self.data_gen)]
+
     def _next_indices(self, n: int) -> torch.Tensor:
         out = []
         while n > 0:
             if self.pos >= len(self.perm):
-                self.perm = torch.randperm(len(self.dataset), generator=self.data_gen)
+                self.perm = self._shuffled()
                 self.pos = 0
             take = min(n, len(self.perm) - self.pos)
             out.append(self.perm[self.pos : self.pos + take])
@@ -449,15 +465,49 @@ class Trainer:
         self.G_ema.eval()
         return out
 
-    def measure_swd(self) -> dict[str, float]:
-        from training.engine.metrics import sliced_wasserstein
+    def measure_quality(self) -> QualityReport:
+        """The quality report of the EMA generator now: ``metric_samples`` fakes against as many
+        held-out reals (all reals when the dataset is too small to hold any out)."""
+        from training.engine.generate import generate_images
+        from training.engine.quality import MAX_TRAINING, measure_quality, training_features
 
-        n = min(self.config.metric_samples, len(self.dataset))
-        idx = np.linspace(0, len(self.dataset) - 1, n).round().astype(np.int64)
-        reals, _ = self.dataset.batch(idx)
+        n_cls = self.config.network.num_classes
+        seen = len(self.held_out_indices) == 0
+        pool = self.train_indices.numpy() if seen else self.held_out_indices
+        n = min(self.config.metric_samples, len(pool))
+        reals, labels = self.dataset.batch(pool[np.linspace(0, len(pool) - 1, n).round().astype(np.int64)])
+        if self._training_features is None:
+            train_idx = self.train_indices.numpy()
+            pick = (
+                np.linspace(0, len(train_idx) - 1, min(len(train_idx), MAX_TRAINING)).round().astype(np.int64)
+            )
+            self._training_features = training_features(self.dataset.batch(train_idx[pick])[0])
+
+        def paint(seeds: list[int], class_idx: int | None) -> np.ndarray:
+            if n_cls and class_idx is None:  # pooled over the classes, in turn, as the sample grid
+                out = np.zeros((len(seeds), *reals.shape[1:]), dtype=np.uint8)
+                for cls in range(n_cls):
+                    pick = list(range(cls, len(seeds), n_cls))
+                    if pick:
+                        out[pick] = paint([seeds[i] for i in pick], cls)
+                return out
+            out = generate_images(self.G_ema, seeds, noise_mode="const", class_idx=class_idx)
+            self.G_ema.eval()
+            return out
+
+        per_class = n_cls > 0 and labels is not None and np.bincount(labels).min() >= 8
         with preserved_rng():
-            fakes = self._fixed_samples([METRIC_SEED_BASE + i for i in range(n)])
-            return sliced_wasserstein(reals, fakes, seed=self.config.seed)
+            return measure_quality(
+                paint,
+                reals,
+                training=self._training_features,
+                n_fake=max(n, 8),
+                seed=self.config.seed,
+                labels=labels if per_class else None,
+                seed_start=METRIC_SEED_BASE,
+                kimg=self.kimg,
+                reals_seen_in_training=seen,
+            )
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -472,8 +522,18 @@ class Trainer:
             "params_D": _count_params(self.D),
             "dataset": str(self.dataset.path),
             "dataset_images": len(self.dataset),
+            "held_out_images": len(self.held_out_indices),
             "r1_gamma": self.config.r1_gamma_value,
         }
+
+
+def quality_figures(report: QualityReport) -> dict[str, float]:
+    """The report's headline figures, flat, for stats lines and charts (SWD per level too)."""
+    figures: dict[str, Any] = {"swd": report.swd, **report.swd_levels, "swd_floor": report.swd_floor}
+    for key in ("precision", "recall", "diversity", "near_duplicate_rate", "copy_rate"):
+        figures[key] = getattr(report, key)
+    figures["quality_passed"] = report.passed
+    return figures
 
 
 def _memory_mb(device: torch.device) -> float:
@@ -509,7 +569,9 @@ class _Run:
         self.total_nimg = round(self.cfg.total_kimg * 1000)
         self.last_checkpoint: Path | None = None
         self.last_checkpoint_nimg = -1
-        self.metrics: dict[str, float] = {}  # the latest measurement (kept in checkpoint metadata)
+        self.metrics: dict[str, float] = {}  # the latest measurement's figures
+        self.quality: QualityReport | None = None  # and its report
+        self.measured_nimg = -1  # when it was taken: a checkpoint keeps only its own measurement
         self.fresh_metrics = False  # measured since the last stats line
         self.bar = tqdm(
             total=self.total_nimg,
@@ -552,6 +614,8 @@ class _Run:
         stats["eta_seconds"] = remaining / images_per_second if done else None
         if self.fresh_metrics:
             stats.update(self.metrics)
+            if self.quality is not None:
+                stats["quality"] = self.quality.to_dict()
         if self.bar is not None and stats["loss_G"] is not None:
             self.bar.set_postfix(
                 G=f"{stats['loss_G']:.3f}", D=f"{stats['loss_D']:.3f}", p=f"{stats['augment_p']:.3f}"
@@ -571,19 +635,26 @@ class _Run:
         self._reset_tick()
 
     def measure(self) -> None:
-        """SWD of EMA samples against the reals; reported in the next stats line (its own line at step 0)."""
+        """The quality report of the EMA generator; reported in the next stats line (its own line
+        at step 0) with the kimg it was measured at, and kept by a checkpoint taken at this point."""
         if self.main:
-            self.metrics = dict(self.t.measure_swd())
+            self.quality = self.t.measure_quality()
+            self.metrics = quality_figures(self.quality)
             self.fresh_metrics = True
             if self.t.step_count == 0:
+                line = {"kimg": 0.0, "step": 0, **self.metrics, "quality": self.quality.to_dict()}
                 with open(self.stats_path, "a") as f:
-                    f.write(json.dumps({"kimg": 0.0, "step": 0, **self.metrics}) + "\n")
+                    f.write(json.dumps(line) + "\n")
                 self.fresh_metrics = False
+        self.measured_nimg = self.t.nimg
         self.t.dist.barrier()
 
     def checkpoint(self) -> Path | None:
         if self.last_checkpoint_nimg == self.t.nimg:
             return self.last_checkpoint
+        if self.cfg.metric_kimg and self.measured_nimg != self.t.nimg:
+            self.measure()  # every checkpoint carries a report measured on itself
+        own = self.measured_nimg == self.t.nimg  # never an earlier checkpoint's figures
         state = self.t.state_dict()  # every rank joins the RNG gather
         path = self.ckpt_dir / checkpoint_name(self.t.step_count)
         if self.main:
@@ -594,10 +665,12 @@ class _Run:
                 "nimg": self.t.nimg,
                 "step": self.t.step_count,
                 "world_size": self.t.dist.world_size,
-                "metrics": dict(self.metrics),
+                "metrics": dict(self.metrics) if own else {},
+                "quality": self.quality.to_dict() if own and self.quality is not None else None,
                 "augment_p": self.t.ada.p if self.t.ada is not None else 0.0,
                 "stats": stats,
                 "dataset": str(self.t.dataset.path),
+                "held_out_images": len(self.t.held_out_indices),  # never trained on (dataset.held_out_split)
                 "saved_at": time.time(),
                 "format": "aag-stylegan-checkpoint/1",
             }
@@ -668,6 +741,7 @@ def _train(
     trainer = Trainer(config, dataset, dist_ctx)
     resume_from = _resume_path(run_dir, resume)
     saved_metrics: dict[str, float] = {}
+    saved_quality: dict | None = None
     if resume_from is not None:
         state = load_checkpoint(resume_from)
         saved_network = state["meta"]["config"]["network"]
@@ -678,6 +752,7 @@ def _train(
             )
         trainer.load_state_dict(state)
         saved_metrics = dict(state["meta"].get("metrics", {}))
+        saved_quality = state["meta"].get("quality")
         del state
     if dist_ctx.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -691,6 +766,12 @@ def _train(
     if resume_from is not None:
         run.last_checkpoint, run.last_checkpoint_nimg = resume_from, trainer.nimg
         run.metrics = saved_metrics
+        if saved_quality is not None:
+            from training.engine.quality import QualityReport
+
+            run.quality = QualityReport.from_dict(saved_quality)
+        if saved_metrics:
+            run.measured_nimg = trainer.nimg
     if dist_ctx.is_main:
         info = trainer.describe()
         info.update(

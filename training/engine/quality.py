@@ -80,6 +80,8 @@ class QualityReport:
     reasons: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # names of the failed checks, e.g. "copies"
     kimg: float | None = None
+    # True when the collection was too small to hold images out: the reals were trained on.
+    reals_seen_in_training: bool = False
     swd_levels: dict[str, float] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=lambda: dict(THRESHOLDS))
     per_class: dict[str, QualityReport] | None = None
@@ -358,6 +360,8 @@ def measure_quality(
     noise_mode: str = "const",
     seed_start: int = FAKE_SEED_BASE,
     kimg: float | None = None,
+    training: tuple[torch.Tensor, float] | None = None,
+    reals_seen_in_training: bool = False,
 ) -> QualityReport:
     """The quality report of ``generator`` against ``held_out_reals``.
 
@@ -371,6 +375,9 @@ def measure_quality(
     exactly. ``labels``: the held-out reals' class indices for a class-conditional
     generator: then fakes are painted per class in the reals' proportions, and the
     report holds one report per class (named by ``class_names``) besides the pooled one.
+    ``training``: ``training_features(training_reals)`` computed once, for callers that
+    measure often against the same training set (the training loop).
+    ``reals_seen_in_training`` is recorded in the report (a set too small to hold any out).
     """
     _check_images("held_out_reals", held_out_reals)
     if training_reals is not None:
@@ -385,16 +392,24 @@ def measure_quality(
     if n_fake < MIN_REALS:
         raise ValueError(f"measure_quality needs at least {MIN_REALS} generated images, got n_fake={n_fake}.")
     paint = image_source(generator, psi=psi, noise_mode=noise_mode)
-    training, copy_threshold = (
-        training_features(training_reals) if training_reals is not None else (None, None)
-    )
+    if training is None and training_reals is not None:
+        training = training_features(training_reals)
+    training_feats, copy_threshold = training if training is not None else (None, None)
     real_features = embed_uint8(held_out_reals)
 
     if labels is None:
         fakes = _painted(paint, list(range(seed_start, seed_start + n_fake)), None, held_out_reals.shape[1:])
         report = _report(
-            held_out_reals, fakes, real_features, embed_uint8(fakes), training, copy_threshold, seed, kimg
+            held_out_reals,
+            fakes,
+            real_features,
+            embed_uint8(fakes),
+            training_feats,
+            copy_threshold,
+            seed,
+            kimg,
         )
+        report.reals_seen_in_training = reals_seen_in_training
         _verdict(report)
         return report
 
@@ -437,12 +452,13 @@ def measure_quality(
         np.concatenate(all_fakes),
         real_features,
         torch.cat(all_fake_features),
-        training,
+        training_feats,
         copy_threshold,
         seed,
         kimg,
     )
     report.per_class = per_class
+    report.reals_seen_in_training = reals_seen_in_training
     _verdict(report)
     return report
 
@@ -524,7 +540,12 @@ def format_report(report: QualityReport, title: str = "") -> str:
     head = title or "quality report"
     if report.kimg is not None:
         head += f" at {report.kimg:g} kimg"
-    lines.append(f"{head}: {report.n_fake} generated vs {report.n_real} held-out real images")
+    reals = (
+        "real images (trained on: too few to hold out)"
+        if report.reals_seen_in_training
+        else "held-out real images"
+    )
+    lines.append(f"{head}: {report.n_fake} generated vs {report.n_real} {reals}")
     width = [max(len(r[i]) for r in rows) for i in range(4)]
     for label, value, note, bound, check in rows:
         mark = (

@@ -110,8 +110,16 @@ def test_pack_train_generate_mix_interpolate_measure(tmp_path: Path):
     )
     assert len(list((tmp_path / "frames").glob("frame*.png"))) == 4
 
-    measured = json.loads(run_cli("measure", "--checkpoint", ckpt, "--data", pack, "--num", "16").stdout)
-    assert set(measured) == {"swd", "swd_32", "swd_16"} and measured["swd"] > 0
+    # 12 images are too few to hold any out: the report says its reals were trained on.
+    measured = json.loads(
+        run_cli("measure", "--checkpoint", ckpt, "--data", pack, "--num", "16", "--json").stdout
+    )
+    assert measured["n_real"] == measured["n_fake"] == 12 and measured["reals_seen_in_training"]
+    assert set(measured["swd_levels"]) == {"swd_32", "swd_16"} and measured["swd"] > measured["swd_floor"] > 0
+    assert measured["passed"] is False and measured["reasons"], "a 6-step model is no painter"
+    assert measured["kimg"] == 0.024 and "too small to hold images out" in measured["notes"][0]
+    table = run_cli("measure", "--checkpoint", ckpt, "--data", pack, "--num", "16").stdout
+    assert "verdict: FAILED" in table and "SWD" in table and "precision" in table and "copies" in table
 
 
 def test_errors_are_one_clear_line(tmp_path: Path):
