@@ -298,7 +298,7 @@ class RunCallbacks:
         meta = checkpoint_metadata(path)
         # The report measured on this very checkpoint (never an earlier one's).
         quality = _jsonable(meta.get("quality") or {})
-        swd = quality.get("swd") if quality else meta.get("metrics", {}).get("swd", stats.get("swd"))
+        swd = quality.get("swd") if quality else (meta.get("metrics") or {}).get("swd")
         Checkpoint.objects.update_or_create(
             run_id=self.run_id,
             kimg=kimg,
