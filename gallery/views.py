@@ -37,9 +37,11 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
 def artwork(request: HttpRequest, pk: int) -> HttpResponse:
     art = get_object_or_404(selectors.visible_artworks(request.user), pk=pk)
     previous, following = art.neighbours()
+    nearest = selectors.shown_nearest_training_image(art)
     context = {
         "artwork": art,
-        "nearest": selectors.shown_nearest_training_image(art),
+        "nearest": nearest,
+        "source_link": selectors.source_link(nearest) if nearest else "",
         "previous": previous,
         "next": following,
         "nav": "rooms",
