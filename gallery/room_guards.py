@@ -10,8 +10,8 @@ generation task, in the quality report's feature space.
 
 The thresholds are the quality report's own (``near_duplicate_threshold``,
 ``training_features``), so a room is judged by the measure that judged its
-checkpoint. torch and the
-engine are imported inside the functions: the web process never loads them.
+checkpoint. torch and the engine are imported inside the functions: the web
+process never loads them.
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ def training_collection(checkpoint: Checkpoint) -> TrainingCollection:
     """The checkpoint's training collection, embedded once per collection
     (and feature code) and cached in the private checkpoint storage."""
     import torch
+
     from training.engine.features import embed_uint8
     from training.engine.quality import near_duplicate_threshold, training_features
 
@@ -121,8 +122,10 @@ def training_collection(checkpoint: Checkpoint) -> TrainingCollection:
     if storage.exists(name):
         with storage.open(name, "rb") as fh:
             stored = np.load(io.BytesIO(fh.read()))
+            # Rows follow the images' order, which the cache's name encodes; the
+            # ids are this database's (another database may hold the same images).
             return TrainingCollection(
-                stored["ids"].tolist(),
+                [image.pk for image in images],
                 stored["features"],
                 float(stored["copy_threshold"]),
                 float(stored["duplicate_threshold"]),
@@ -140,7 +143,6 @@ def training_collection(checkpoint: Checkpoint) -> TrainingCollection:
     buffer = io.BytesIO()
     np.savez(
         buffer,
-        ids=np.asarray(collection.image_ids, dtype=np.int64),
         features=collection.features,
         copy_threshold=collection.copy_threshold,
         duplicate_threshold=collection.duplicate_threshold,
@@ -184,6 +186,7 @@ def room_features(genre_id: int) -> np.ndarray:
 def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Euclidean distances [len(a), len(b)] in the feature space."""
     import torch
+
     from training.engine.features import pairwise_distances
 
     if len(a) == 0 or len(b) == 0:
@@ -192,8 +195,10 @@ def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def nearest_training_images(features: np.ndarray, collection: TrainingCollection) -> list[Nearest]:
+    """Each painting's nearest training image (a mirror image counts as the image itself)."""
     d = distances(features, collection.features)
+    n = len(collection.image_ids)
     return [
-        Nearest(collection.image_ids[int(j)], float(row[j]))
+        Nearest(collection.image_ids[int(j) % n], float(row[j]))
         for row, j in zip(d, d.argmin(axis=1), strict=True)
     ]
