@@ -209,6 +209,31 @@ def test_refresh_rooms_paints_rooms_that_are_due(checkpoint, django_capture_on_c
 # The room guards ---------------------------------------------------------------------------
 
 
+def training_copy_of(path: Path, genre: Genre, seed: int) -> ScrapedImage:
+    """An approved training image that is exactly what the checkpoint at
+    ``path`` paints for ``seed`` (ψ 0.7): a painting of that seed copies it."""
+    from training.engine.checkpoint import load_generator
+    from training.engine.generate import generate_images
+
+    copied = encode(to_rgb_image(generate_images(load_generator(path), [seed], psi=0.7)[0]), "PNG")
+    digest = hashlib.sha256(copied).hexdigest()
+    original = ScrapedImage(
+        genre=genre,
+        source="aic",
+        source_id=f"copied-{seed}",
+        title="The original",
+        page_url="https://www.artic.edu/artworks/1",
+        licence="CC0",
+        width=32,
+        height=32,
+        content_hash=digest,
+        status=ScrapedImage.Status.APPROVED,
+    )
+    original.image.save(f"{digest}.png", File(io.BytesIO(copied)), save=False)
+    original.save()
+    return original
+
+
 def stored_features(name: str) -> np.ndarray:
     from training.engine.features import embed_pictures
 
@@ -238,27 +263,9 @@ def test_every_artwork_records_its_nearest_training_image(checkpoint, collection
 
 
 def test_a_painting_that_copies_a_training_image_is_withheld(checkpoint, collection, settings):
-    from training.engine.checkpoint import load_generator
-    from training.engine.generate import generate_images
-
     # The collection also holds exactly what this model paints for seed 1:
     # that painting copies a training image.
-    G = load_generator(checkpoint.file.path)
-    copied = encode(to_rgb_image(generate_images(G, [1], psi=0.7)[0]), "PNG")
-    digest = hashlib.sha256(copied).hexdigest()
-    original = ScrapedImage(
-        genre=checkpoint.run.genre,
-        source="aic",
-        source_id="copied",
-        title="The original",
-        licence="CC0",
-        width=32,
-        height=32,
-        content_hash=digest,
-        status=ScrapedImage.Status.APPROVED,
-    )
-    original.image.save(f"{digest}.png", File(io.BytesIO(copied)), save=False)
-    original.save()
+    original = training_copy_of(Path(checkpoint.file.path), checkpoint.run.genre, seed=1)
     checkpoint.run.dataset.images.add(original)
 
     generate_artworks(checkpoint, 3)

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
-
 import pytest
-from django.core.files import File
 
 from gallery import tasks
 from gallery.models import Artwork, Genre
-from scraper.models import ScrapedImage
 from tests.conftest import wait_for
 from tests.gallery.test_generation import (  # noqa: F401 - fixtures
     COLLECTION_SIZE,
     register_checkpoint,
     trained_checkpoint,
+    training_copy_of,
     training_dataset,
 )
 from tests.training.runs_factories import approved_images
@@ -28,30 +24,11 @@ def test_the_worker_hangs_distinct_paintings_withholds_copies_and_gives_up_on_co
     trained_checkpoint,  # noqa: F811 - the fixture imported above
     settings,
 ):
-    from gallery.thumbnails import encode, to_rgb_image
-    from training.engine.checkpoint import load_generator
-    from training.engine.generate import generate_images
-
     settings.TORCH_DEVICE = "cpu"
     portrait = Genre.objects.get(slug="portrait")
     collection = approved_images("portrait", COLLECTION_SIZE)
     # The collection also holds exactly what the model paints for seed 1.
-    copied = encode(to_rgb_image(generate_images(load_generator(trained_checkpoint), [1], psi=0.7)[0]), "PNG")
-    digest = hashlib.sha256(copied).hexdigest()
-    original = ScrapedImage(
-        genre=portrait,
-        source="aic",
-        source_id="copied",
-        title="The original",
-        page_url="https://www.artic.edu/artworks/1",
-        licence="CC0",
-        width=32,
-        height=32,
-        content_hash=digest,
-        status=ScrapedImage.Status.APPROVED,
-    )
-    original.image.save(f"{digest}.png", File(io.BytesIO(copied)), save=False)
-    original.save()
+    original = training_copy_of(trained_checkpoint, portrait, seed=1)
     checkpoint = register_checkpoint(
         trained_checkpoint, portrait, training_dataset(portrait, [*collection, original])
     )
