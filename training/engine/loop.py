@@ -213,10 +213,12 @@ class Trainer:
         self.train_indices = torch.from_numpy(train_idx)
         self._training_features: tuple[torch.Tensor, float] | None = None  # for copy checks, once
         self.perm = self._shuffled()
+        # Too few images for any report: the run trains, and says it was not measured (describe()).
+        self.unmeasured_reason: str | None = None
         if config.metric_kimg and len(dataset) < MIN_MEASURED_IMAGES:
-            raise ValueError(
-                f"metric_kimg is set but dataset {dataset.path} holds only {len(dataset)} images: a quality "
-                f"report needs at least {MIN_MEASURED_IMAGES}; add images or leave metric_kimg unset."
+            self.unmeasured_reason = (
+                f"dataset {dataset.path} holds {len(dataset)} images; a quality report needs at least "
+                f"{MIN_MEASURED_IMAGES}"
             )
         self.pos = 0
 
@@ -523,6 +525,7 @@ class Trainer:
             "dataset": str(self.dataset.path),
             "dataset_images": len(self.dataset),
             "held_out_images": len(self.held_out_indices),
+            "quality_not_measured": self.unmeasured_reason,
             "r1_gamma": self.config.r1_gamma_value,
         }
 
@@ -637,6 +640,8 @@ class _Run:
     def measure(self) -> None:
         """The quality report of the EMA generator; reported in the next stats line (its own line
         at step 0) with the kimg it was measured at, and kept by a checkpoint taken at this point."""
+        if self.t.unmeasured_reason is not None:
+            return  # every rank alike, so no barrier is waited on alone
         if self.main:
             self.quality = self.t.measure_quality()
             self.metrics = quality_figures(self.quality)

@@ -24,7 +24,8 @@ SWD_SCALE = 1e3  # the paper reports SWD x 10^3
 _BATCH = 64
 
 
-def _check_images(name: str, images: np.ndarray) -> None:
+def check_images(name: str, images: np.ndarray, allow_empty: bool = False) -> None:
+    """Raise ValueError naming ``name`` unless ``images`` is a uint8 [N, H, W, 3] array."""
     if (
         not isinstance(images, np.ndarray)
         or images.dtype != np.uint8
@@ -37,7 +38,7 @@ def _check_images(name: str, images: np.ndarray) -> None:
             else type(images).__name__
         )
         raise ValueError(f"{name} must be a uint8 array of shape [N, H, W, 3], got {got}.")
-    if images.shape[0] == 0:
+    if images.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} holds no images.")
 
 
@@ -111,8 +112,8 @@ def sliced_wasserstein(real: np.ndarray, fake: np.ndarray, seed: int = 0) -> dic
     compared by 4 x 128 random projections. Returns ``swd_<res>`` per level and
     ``swd``, their mean; lower is better, about 0 for the same distribution.
     """
-    _check_images("real", real)
-    _check_images("fake", fake)
+    check_images("real", real)
+    check_images("fake", fake)
     if real.shape[1:] != fake.shape[1:]:
         raise ValueError(
             f"real and fake images must have the same size, got {list(real.shape[1:])} and {list(fake.shape[1:])}."
@@ -200,8 +201,8 @@ def fid(
             f"Inception feature extractor not found at {path}: download a TorchScript Inception file "
             "(e.g. inception-2015-12-05.pt) to this machine and pass its path, or measure SWD instead."
         )
-    _check_images("real", real)
-    _check_images("fake", fake)
+    check_images("real", real)
+    check_images("fake", fake)
     if real.shape[0] < 2 or fake.shape[0] < 2:
         raise ValueError(
             f"FID needs at least 2 images per set, got {real.shape[0]} real and {fake.shape[0]} fake."

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from training.engine.features import embed_uint8, pairwise_distances
-from training.engine.metrics import sliced_wasserstein
+from training.engine.metrics import check_images, sliced_wasserstein
 
 PR_K = 3  # neighbourhood size of the precision/recall manifolds, as in the paper
 FAKE_SEED_BASE = 1_000_000  # far from the seeds sample grids and galleries start from
@@ -218,21 +218,6 @@ def image_source(generator: Any, psi: float = 1.0, noise_mode: str = "const") ->
     )
 
 
-def _check_images(name: str, images: np.ndarray) -> None:
-    if (
-        not isinstance(images, np.ndarray)
-        or images.dtype != np.uint8
-        or images.ndim != 4
-        or images.shape[3] != 3
-    ):
-        got = (
-            f"{images.dtype} {list(images.shape)}"
-            if isinstance(images, np.ndarray)
-            else type(images).__name__
-        )
-        raise ValueError(f"{name} must be a uint8 array [N, H, W, 3], got {got}.")
-
-
 def training_features(training_reals: np.ndarray) -> tuple[torch.Tensor, float]:
     """Features of (an even subset of) the training images and of their mirror images
     (``[2M, D]``: training with x-flips can teach a model a painting's mirror image,
@@ -379,9 +364,9 @@ def measure_quality(
     measure often against the same training set (the training loop).
     ``reals_seen_in_training`` is recorded in the report (a set too small to hold any out).
     """
-    _check_images("held_out_reals", held_out_reals)
+    check_images("held_out_reals", held_out_reals)
     if training_reals is not None:
-        _check_images("training_reals", training_reals)
+        check_images("training_reals", training_reals)
     n_real = held_out_reals.shape[0]
     if n_real < MIN_REALS:
         raise ValueError(
@@ -475,7 +460,7 @@ def _painted(
     paint: ImageSource, seeds: list[int], class_idx: int | None, shape: tuple[int, ...]
 ) -> np.ndarray:
     images = paint(seeds, class_idx)
-    _check_images("the generator's output", images)
+    check_images("the generator's output", images)
     if images.shape[0] != len(seeds) or images.shape[1:] != tuple(shape):
         raise ValueError(
             f"the generator made {images.shape[0]} images of {list(images.shape[1:])} for {len(seeds)} seeds, "

@@ -30,3 +30,12 @@ def tiny_generator(tiny_config: Callable[..., NetworkConfig]) -> Generator:
     torch.manual_seed(0)
     G, _ = build_networks(tiny_config())
     return G.eval()
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: the test machine's two cores are shared, and one is far faster under load."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

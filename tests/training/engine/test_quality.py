@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-import torch
 
 from scraper.samplemuseum.painter import paint
 from training.engine.features import embed_uint8, pairwise_distances
@@ -24,12 +23,7 @@ SIZE = 32
 N = 64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def paintings(genre: str, seeds: Sequence[int]) -> np.ndarray:

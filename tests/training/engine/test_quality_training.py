@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from tests.training.engine.test_loop import read_stats, structured_images, tiny_train_config
@@ -16,13 +15,7 @@ from training.engine.dataset import HELD_OUT_MIN, PackedDataset, held_out_split,
 from training.engine.loop import METRIC_SEED_BASE, Trainer, train
 from training.engine.quality import QualityReport, measure_quality, training_features
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def pack(folder: Path, n: int, mirror: bool = False, labels: list[int] | None = None) -> Path:
@@ -118,7 +111,12 @@ def test_a_checkpoint_without_measurements_claims_none(tmp_path: Path) -> None:
         assert meta["metrics"] == {} and meta["quality"] is None
 
 
-def test_measuring_a_dataset_too_small_for_a_report_is_refused_up_front(tmp_path: Path) -> None:
+def test_a_dataset_too_small_for_a_report_trains_and_says_it_was_not_measured(tmp_path: Path) -> None:
     data = pack(tmp_path / "data", 6)
-    with pytest.raises(ValueError, match="at least 8"):
-        train(tiny_train_config(2, metric_kimg=0.004), data, tmp_path / "run", progress=False)
+    config = tiny_train_config(4, metric_kimg=0.008, checkpoint_kimg=0.008)
+    assert "at least 8" in Trainer(config, PackedDataset(data)).describe()["quality_not_measured"]
+    result = train(config, data, tmp_path / "run", progress=False)
+    assert result.steps == 4
+    assert all("quality" not in line for line in read_stats(tmp_path / "run"))
+    for path in list_checkpoints(tmp_path / "run"):
+        assert checkpoint_metadata(path)["quality"] is None
