@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -20,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from museum.queueing import broker_was_down
+from training.checkpoint_quality import publish_warnings, report_view, side_by_side
 from training.models import Checkpoint, GenerationSchedule
 
 from . import services
@@ -29,6 +31,7 @@ from .models import Artwork, Genre, MixingExhibit, MixingGrid, MixingSource, Pai
 PUBLISH_PERM = "training.publish_checkpoint"
 
 PROVENANCE_FIELDS = ("checkpoint", "seed", "psi", "truncation_cutoff", "noise_mode", "class_idx")
+GUARD_FIELDS = ("nearest_training_image", "nearest_training_distance", "withheld_reason")
 FILE_FIELDS = (
     "image",
     "width",
@@ -44,6 +47,20 @@ FILE_FIELDS = (
 def set_published(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, published: bool
 ) -> None:
+    if published and hasattr(modeladmin.model, "withheld_reason"):
+        withheld = queryset.exclude(withheld_reason="").count()
+        if withheld:
+            modeladmin.message_user(
+                request,
+                ngettext(
+                    "%(count)d selected painting copies a training image and stays withheld.",
+                    "%(count)d selected paintings copy a training image and stay withheld.",
+                    withheld,
+                )
+                % {"count": withheld},
+                messages.WARNING,
+            )
+        queryset = queryset.filter(withheld_reason="")
     changed = queryset.exclude(published=published).update(published=published)
     verbose = modeladmin.model._meta
     name = verbose.verbose_name if changed == 1 else verbose.verbose_name_plural
@@ -98,6 +115,7 @@ class ArtworkAdmin(PublishActions, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("preview", "title", "genre", "published")}),
         (_("Provenance"), {"fields": PROVENANCE_FIELDS}),
+        (_("Room guards"), {"fields": GUARD_FIELDS}),
         (
             _("Files"),
             {
@@ -108,11 +126,16 @@ class ArtworkAdmin(PublishActions, admin.ModelAdmin):
     )
 
     # A painting's provenance and files are facts of how it was made, not editable.
-    readonly_fields = ("preview", *PROVENANCE_FIELDS, *FILE_FIELDS)
+    readonly_fields = ("preview", *PROVENANCE_FIELDS, *GUARD_FIELDS, *FILE_FIELDS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Artworks come from the generation task (or seed_gallery), never hand uploads.
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Artwork | None = None):
+        # A copy of a training image never hangs, whoever asks.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "published") if obj is not None and obj.withheld_reason else fields
 
     @admin.display(description=_("picture"))
     def thumbnail(self, obj: Artwork) -> SafeString | str:
@@ -298,7 +321,26 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
         form = GenerateForm(request.POST)
         first_batch = form.cleaned_data["count"] if form.is_valid() and request.POST.get("first_batch") else 0
         psi = form.cleaned_data["psi"] if form.is_valid() else 0.7
-        services.publish_checkpoint(checkpoint)
+        published = services.published_checkpoint(checkpoint.run.genre)
+        warnings = publish_warnings(checkpoint, published)
+        if warnings and request.POST.get("confirm") != "1":
+            # A failing report, or one worse than the room's: show both and ask.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": gettext("Publish %(checkpoint)s?") % {"checkpoint": checkpoint},
+                "opts": Checkpoint._meta,
+                "checkpoint": checkpoint,
+                "published": published if published and published.pk != checkpoint.pk else None,
+                "warnings": warnings,
+                "candidate_report": report_view(checkpoint.quality),
+                "published_report": report_view(published.quality) if published else None,
+                "rows": side_by_side(checkpoint.quality or {}, published.quality if published else None),
+                "first_batch": first_batch,
+                "count": form.cleaned_data["count"] if form.is_valid() else 16,
+                "psi": psi,
+            }
+            return TemplateResponse(request, "admin/training/checkpoint/publish_confirm.html", context)
+        services.publish_checkpoint(checkpoint, user=request.user, confirmed_warnings=warnings)
         first = (
             services.queue_generation(checkpoint, first_batch, psi, user=request.user)
             if first_batch

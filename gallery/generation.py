@@ -12,8 +12,10 @@ import random
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, models, transaction
@@ -21,12 +23,25 @@ from django.db.models import Max, Q
 
 from training.models import Checkpoint
 
+from .mixing import MAX_POOL, POOL_FACTOR, farthest_apart, feature_change, measure_band, split_sources
 from .models import Artwork, MixingExhibit
+from .room_guards import (
+    Nearest,
+    distances,
+    nearest_training_images,
+    room_features,
+    to_bytes,
+    training_collection,
+)
 from .thumbnails import BandImages, save_artwork_image, save_exhibit_images
 
 logger = logging.getLogger(__name__)
 
 SEED_RETRIES = 3
+# The variety guard draws at most this many seeds per painting asked for
+# (and at least MIN_EXTRA_DRAWS more than asked) before it gives up.
+DRAW_FACTOR = 4
+MIN_EXTRA_DRAWS = 8
 MAX_SEED = 2**31 - 1
 
 
@@ -64,10 +79,16 @@ def load_checkpoint_generator(checkpoint: Checkpoint):
         return load_generator(path, device=device), device
 
 
+def next_seed(genre_id: int) -> int:
+    """The room's next seed: above the highest ever used in the room, by any
+    checkpoint, so a room never shows two paintings of one seed."""
+    highest = Artwork.objects.filter(genre_id=genre_id).aggregate(top=Max("seed"))["top"]
+    return 0 if highest is None else highest + 1
+
+
 def next_seeds(checkpoint: Checkpoint, count: int) -> list[int]:
-    """``count`` seeds never used with ``checkpoint``: above the highest used."""
-    highest = Artwork.objects.filter(checkpoint=checkpoint).aggregate(top=Max("seed"))["top"]
-    start = 0 if highest is None else highest + 1
+    """``count`` seeds never used in the checkpoint's room."""
+    start = next_seed(checkpoint.run.genre_id)
     return list(range(start, start + count))
 
 
@@ -94,10 +115,24 @@ def _delete_unreferenced(names: set[str]) -> None:
             default_storage.delete(name)
 
 
+@dataclass
+class Candidate:
+    """A painting the guards looked at, with what they found."""
+
+    seed: int
+    image: np.ndarray
+    features: np.ndarray
+    nearest: Nearest
+    withheld_reason: str = ""
+
+
+class NotEnoughDistinctPaintings(RuntimeError):
+    """The model keeps painting near duplicates: the room got fewer than asked."""
+
+
 def _save_batch(
     checkpoint: Checkpoint,
-    seeds: Sequence[int],
-    images,
+    candidates: Sequence[Candidate],
     psi: float,
     truncation_cutoff: int | None,
     noise_mode: str,
@@ -106,22 +141,74 @@ def _save_batch(
     touched: list[Artwork] = []
     try:
         with transaction.atomic():
-            for seed, image in zip(seeds, images, strict=True):
+            for candidate in candidates:
                 artwork = Artwork(
                     genre_id=checkpoint.run.genre_id,
                     checkpoint=checkpoint,
-                    seed=seed,
+                    seed=candidate.seed,
                     psi=psi,
                     truncation_cutoff=truncation_cutoff,
                     noise_mode=noise_mode,
-                    published=checkpoint.published,
+                    published=checkpoint.published and not candidate.withheld_reason,
+                    withheld_reason=candidate.withheld_reason,
+                    nearest_training_image_id=candidate.nearest.image_id,
+                    nearest_training_distance=candidate.nearest.distance,
+                    features=to_bytes(candidate.features),
                 )
                 touched.append(artwork)
-                save_artwork_image(artwork, image)
+                save_artwork_image(artwork, candidate.image)
     except BaseException:
         _delete_unreferenced(set().union(*(_stored_names(a) for a in touched)) if touched else set())
         raise
     return touched
+
+
+def _copy_reason(nearest: Nearest, threshold: float) -> str:
+    return (
+        f"a near copy of training image {nearest.image_id}: distance {nearest.distance:.4f} is below "
+        f"{threshold:.4f}, the closest two distinct images of its collection"
+    )
+
+
+def _paint_guarded(
+    checkpoint: Checkpoint, G, device, count: int, psi: float, truncation_cutoff: int | None, noise_mode: str
+) -> tuple[list[Candidate], int]:
+    """Draw seeds until ``count`` paintings may hang (or the draw limit is
+    reached): near duplicates of the room or of the batch are skipped, copies
+    of the training collection are kept but withheld. Returns the paintings to
+    save and how many seeds were drawn."""
+    from training.engine.features import embed_pictures
+    from training.engine.generate import generate_images
+
+    collection = training_collection(checkpoint)
+    hanging = room_features(checkpoint.run.genre_id)
+    limit = max(DRAW_FACTOR * count, count + MIN_EXTRA_DRAWS)
+    seed = next_seed(checkpoint.run.genre_id)
+    kept: list[Candidate] = []
+    accepted = 0
+    drawn = 0
+    while accepted < count and drawn < limit:
+        seeds = list(range(seed, seed + min(count - accepted, limit - drawn)))
+        seed += len(seeds)
+        drawn += len(seeds)
+        images = generate_images(
+            G, seeds, psi=psi, truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, device=device
+        )
+        # Sized to 64 px as the stored training images and room paintings are.
+        features = embed_pictures(list(images)).numpy()
+        for s, image, vector, nearest in zip(
+            seeds, images, features, nearest_training_images(features, collection), strict=True
+        ):
+            if nearest.distance < collection.copy_threshold:
+                reason = _copy_reason(nearest, collection.copy_threshold)
+                kept.append(Candidate(s, image, vector, nearest, reason))
+                continue
+            if len(hanging) and distances(vector[None], hanging).min() < collection.duplicate_threshold:
+                continue  # a near duplicate of a painting in the room (or of this batch): draw again
+            kept.append(Candidate(s, image, vector, nearest))
+            hanging = np.concatenate([hanging, vector[None]])
+            accepted += 1
+    return kept, drawn
 
 
 def generate_artworks(
@@ -131,58 +218,90 @@ def generate_artworks(
     truncation_cutoff: int | None = None,
     noise_mode: str = "const",
 ) -> list[Artwork]:
-    """Paint ``count`` new artworks with ``checkpoint`` on new seeds, each
-    recording how to paint it again. Artworks of a published checkpoint are
-    published; others stay a preview in the admin."""
-    from training.engine.generate import generate_images
-
+    """Paint ``count`` new artworks with ``checkpoint`` on the room's next
+    seeds, each recording how to paint it again and its nearest training
+    image. Artworks of a published checkpoint are published, except copies of
+    a training image (withheld); others stay a preview in the admin. Raises
+    :class:`NotEnoughDistinctPaintings` (after saving the distinct ones) when
+    the model cannot paint ``count`` paintings unlike the room's."""
     if count < 1:
         raise ValueError(f"count={count} must be at least 1.")
-    checkpoint = Checkpoint.objects.select_related("run").get(pk=checkpoint.pk)
+    checkpoint = Checkpoint.objects.select_related("run", "run__genre").get(pk=checkpoint.pk)
     G, device = load_checkpoint_generator(checkpoint)
     for _attempt in range(SEED_RETRIES):
-        seeds = next_seeds(checkpoint, count)
-        images = generate_images(
-            G, seeds, psi=psi, truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, device=device
-        )
+        candidates, drawn = _paint_guarded(checkpoint, G, device, count, psi, truncation_cutoff, noise_mode)
         try:
-            artworks = _save_batch(checkpoint, seeds, images, psi, truncation_cutoff, noise_mode)
+            artworks = _save_batch(checkpoint, candidates, psi, truncation_cutoff, noise_mode)
         except IntegrityError:
-            # Another batch for this checkpoint took some of these seeds meanwhile.
+            # Another batch for this room took some of these seeds meanwhile.
             logger.warning(
-                "Seeds %s..%s of checkpoint %s were taken; choosing new ones.",
-                seeds[0],
-                seeds[-1],
-                checkpoint.pk,
+                "Seeds of room %s were taken meanwhile; choosing new ones.", checkpoint.run.genre_id
             )
             continue
-        logger.info(
-            "Painted %d artworks from checkpoint %s (seeds %s..%s)", count, checkpoint.pk, seeds[0], seeds[-1]
+        break
+    else:
+        raise RuntimeError(
+            f"Could not find {count} free seeds for checkpoint {checkpoint.pk} after {SEED_RETRIES} tries: "
+            "other batches keep taking them; try again when they have finished."
         )
-        return artworks
-    raise RuntimeError(
-        f"Could not find {count} free seeds for checkpoint {checkpoint.pk} after {SEED_RETRIES} tries: "
-        "other batches keep taking them; try again when they have finished."
+    hung = [a for a in artworks if not a.withheld_reason]
+    withheld = len(artworks) - len(hung)
+    logger.info(
+        "Painted %d artworks from checkpoint %s (%d seeds drawn, %d withheld as copies)",
+        len(hung),
+        checkpoint.pk,
+        drawn,
+        withheld,
     )
+    if len(hung) < count:
+        raise NotEnoughDistinctPaintings(
+            f"Checkpoint {checkpoint} painted only {len(hung)} of {count} paintings distinct enough for the "
+            f"{checkpoint.run.genre.name} room in {drawn} tries: the others were near duplicates of paintings "
+            f"already there or of each other{f', or copies of training images ({withheld} withheld)' if withheld else ''}. "
+            "The model has collapsed or memorised its collection: train it further or publish another checkpoint."
+        )
+    return artworks
 
 
 def build_mixing_exhibit(
-    checkpoint: Checkpoint, rows: int, columns: int, psi: float = 0.7, noise_mode: str = "const"
+    checkpoint: Checkpoint,
+    rows: int,
+    columns: int,
+    psi: float = 0.7,
+    noise_mode: str = "const",
+    rng: random.Random | None = None,
 ) -> MixingExhibit:
     """A style-mixing exhibit (StyleGAN paper, Fig. 3): ``rows`` sources A,
-    ``columns`` sources B, and a coarse, a middle and a fine grid."""
-    from training.engine.generate import mixing_figure, style_bands, style_mix_bands
+    ``columns`` sources B, and a coarse, a middle and a fine grid. The sources
+    are the farthest apart of a pool of candidates (in the quality report's
+    feature space), so rows and columns differ visibly; what each band did is
+    measured and kept for the page's text."""
+    from training.engine.features import embed_uint8, pairwise_distances
+    from training.engine.generate import generate_images, mixing_figure, style_bands, style_mix_bands
 
     if rows < 1 or columns < 1:
         raise ValueError(f"rows={rows} and columns={columns} must both be at least 1.")
     checkpoint = Checkpoint.objects.select_related("run").get(pk=checkpoint.pk)
     G, device = load_checkpoint_generator(checkpoint)
-    seeds = random.SystemRandom().sample(range(MAX_SEED), rows + columns)
-    row_seeds, col_seeds = seeds[:rows], seeds[rows:]
+    wanted = rows + columns
+    pool = (rng or random.SystemRandom()).sample(range(MAX_SEED), min(MAX_POOL, POOL_FACTOR * wanted))
+    pool_features = embed_uint8(generate_images(G, pool, psi=psi, noise_mode=noise_mode, device=device))
+    chosen = farthest_apart(pairwise_distances(pool_features, pool_features).numpy(), wanted)
+    row_picks, col_picks = split_sources(chosen, rows, columns)
+    row_seeds, col_seeds = [pool[i] for i in row_picks], [pool[i] for i in col_picks]
     band_layers = style_bands(G.synthesis.num_ws)
     results = style_mix_bands(
         G, row_seeds, col_seeds, list(band_layers), psi=psi, noise_mode=noise_mode, device=device
     )
+    row_features = embed_uint8(results[0].rows).numpy()
+    col_features = embed_uint8(results[0].cols).numpy()
+    measures = {}
+    for result in results:
+        cells = (
+            embed_uint8(result.grid.reshape(-1, *result.grid.shape[2:])).numpy().reshape(rows, columns, -1)
+        )
+        change = feature_change(row_features, col_features, cells)
+        measures[result.band] = measure_band(result.rows, result.cols, result.grid, change)
     bands = [
         BandImages(
             band=result.band, layers=band_layers[result.band], cells=result.grid, figure=mixing_figure(result)
@@ -198,6 +317,7 @@ def build_mixing_exhibit(
             col_seeds=col_seeds,
             psi=psi,
             noise_mode=noise_mode,
+            band_measures=measures,
             published=checkpoint.published,
         )
         save_exhibit_images(exhibit, result.rows, result.cols, bands)

@@ -111,6 +111,25 @@ class Artwork(models.Model):
     class_idx = models.PositiveSmallIntegerField(_("class index"), null=True, blank=True)
     published = models.BooleanField(_("published"), default=False)
     created = models.DateTimeField(_("created"), default=timezone.now)
+    # The memorisation guard: the training image this painting is closest to,
+    # in the quality report's feature space (training.engine.features).
+    nearest_training_image = models.ForeignKey(
+        "scraper.ScrapedImage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("nearest training image"),
+    )
+    nearest_training_distance = models.FloatField(
+        _("distance to the nearest training image"), null=True, blank=True
+    )
+    # Why the painting may never hang (it copies a training image); blank for
+    # every painting that may. A withheld painting is never published.
+    withheld_reason = models.CharField(_("withheld because"), max_length=300, blank=True)
+    # The painting's feature vector (float32 bytes), so the variety guard
+    # compares new paintings with a room without decoding its images again.
+    features = models.BinaryField(_("features"), null=True, blank=True, editable=False)
 
     objects = PublishedQuerySet.as_manager()
 
@@ -120,10 +139,13 @@ class Artwork(models.Model):
         verbose_name_plural = _("artworks")
         indexes = [models.Index(fields=["genre", "published", "-created"], name="gallery_art_room_idx")]
         constraints = [
+            # Seeds continue per room across checkpoints, so a room never shows
+            # two "Untitled (seed 5)". Rows withheld before this rule (an older
+            # room repeating a seed) stay out of it and out of the room.
             models.UniqueConstraint(
-                fields=["checkpoint", "seed"],
-                condition=models.Q(checkpoint__isnull=False),
-                name="gallery_artwork_unique_checkpoint_seed",
+                fields=["genre", "seed"],
+                condition=models.Q(checkpoint__isnull=False, withheld_reason=""),
+                name="gallery_artwork_unique_room_seed",
             )
         ]
 
@@ -185,6 +207,10 @@ class MixingExhibit(models.Model):
     noise_mode = models.CharField(
         _("noise mode"), max_length=10, choices=NoiseMode.choices, default=NoiseMode.CONST
     )
+    # What each band did to this exhibit's paintings, measured when it was
+    # built (gallery.mixing.measure_bands): {band: {"change", "colour",
+    # "layout", "detail", "towards_b"}}. The page's text is written from it.
+    band_measures = models.JSONField(_("measured band effects"), default=dict, blank=True)
     published = models.BooleanField(_("published"), default=False)
     created = models.DateTimeField(_("created"), default=timezone.now)
 

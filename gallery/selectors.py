@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext_lazy as _
 
+from scraper.models import ScrapedImage
+
+from .mixing import strongest_band
 from .models import Artwork, Genre, MixingCell, MixingExhibit, MixingGrid, MixingSource
 
 
@@ -37,7 +41,8 @@ def rooms() -> list[Room]:
 
 def room_artworks(genre: Genre) -> QuerySet[Artwork]:
     """A room's published paintings, newest first (served by the room index)."""
-    return Artwork.objects.published().filter(genre=genre).order_by("-created", "-id")
+    # Feature vectors are for the room guards, not for pages: never loaded here.
+    return Artwork.objects.published().filter(genre=genre).defer("features").order_by("-created", "-id")
 
 
 def can_preview(user: User | AnonymousUser, model: type) -> bool:
@@ -47,7 +52,9 @@ def can_preview(user: User | AnonymousUser, model: type) -> bool:
 
 
 def visible_artworks(user: User | AnonymousUser) -> QuerySet[Artwork]:
-    qs = Artwork.objects.select_related("genre", "checkpoint", "checkpoint__run")
+    qs = Artwork.objects.select_related(
+        "genre", "checkpoint", "checkpoint__run", "nearest_training_image"
+    ).defer("features")
     return qs if can_preview(user, Artwork) else qs.published()
 
 
@@ -56,16 +63,64 @@ def visible_exhibits(user: User | AnonymousUser) -> QuerySet[MixingExhibit]:
     return qs if can_preview(user, MixingExhibit) else qs.published()
 
 
+def shown_nearest_training_image(artwork: Artwork) -> ScrapedImage | None:
+    """The training painting shown beside an artwork: only an approved image
+    (a curator's later rejection takes it off the page, not off the record)."""
+    image = artwork.nearest_training_image
+    if image is None or image.status != ScrapedImage.Status.APPROVED:
+        return None
+    return image
+
+
+def source_link(image: ScrapedImage) -> str:
+    """The image's source page as a link target: only http(s), so a row stored
+    before URLs were checked never renders a script link."""
+    return image.page_url if image.page_url.startswith(("https://", "http://")) else ""
+
+
 @dataclass
 class BandRow:
     source: MixingSource
     cells: list[MixingCell]
 
 
+ASPECT_LABELS = {
+    "colour": _("colour"),
+    "layout": _("layout (where it is light and dark)"),
+    "detail": _("fine detail (edges and texture)"),
+}
+
+
+@dataclass
+class BandEffect:
+    """What swapping one band did in this exhibit, as the page words it."""
+
+    change_percent: int
+    colour_percent: int
+    layout_percent: int
+    detail_percent: int
+    aspect: str
+    strongest: bool
+
+
+def band_effect(measures: dict, strongest: bool) -> BandEffect | None:
+    if not measures:
+        return None
+    return BandEffect(
+        change_percent=round(100 * measures.get("change", 0.0)),
+        colour_percent=round(100 * measures.get("colour", 0.0)),
+        layout_percent=round(100 * measures.get("layout", 0.0)),
+        detail_percent=round(100 * measures.get("detail", 0.0)),
+        aspect=ASPECT_LABELS.get(measures.get("aspect", ""), measures.get("aspect", "")),
+        strongest=strongest,
+    )
+
+
 @dataclass
 class BandTable:
     grid: MixingGrid
     rows: list[BandRow]
+    effect: BandEffect | None = None
 
 
 @dataclass
@@ -74,6 +129,7 @@ class ExhibitLayout:
 
     columns: list[MixingSource]
     bands: list[BandTable]
+    strongest: BandTable | None = None
 
 
 def exhibit_layout(exhibit: MixingExhibit) -> ExhibitLayout:
@@ -85,14 +141,17 @@ def exhibit_layout(exhibit: MixingExhibit) -> ExhibitLayout:
     cells: dict[tuple[int, int, int], MixingCell] = {
         (c.grid_id, c.row, c.col): c for c in MixingCell.objects.filter(grid__exhibit=exhibit)
     }
+    measures = exhibit.band_measures or {}
+    top = strongest_band(measures)
     bands = []
     for grid in grids:
         band_rows = []
         for source in rows:
             row_cells = [cells.get((grid.pk, source.position, col.position)) for col in columns]
             band_rows.append(BandRow(source, [c for c in row_cells if c is not None]))
-        bands.append(BandTable(grid, band_rows))
-    return ExhibitLayout(columns, bands)
+        bands.append(BandTable(grid, band_rows, band_effect(measures.get(grid.band, {}), grid.band == top)))
+    strongest = next((b for b in bands if b.effect and b.effect.strongest), None)
+    return ExhibitLayout(columns, bands, strongest)
 
 
 def exhibit_previews(exhibits: list[MixingExhibit]) -> dict[int, MixingCell]:

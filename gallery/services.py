@@ -10,6 +10,7 @@ sweep sends again if the broker was down (``museum.queueing``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
@@ -28,10 +29,16 @@ def published_checkpoint(genre: Genre) -> Checkpoint | None:
 
 
 def publish_checkpoint(
-    checkpoint: Checkpoint, first_batch: int = 0, psi: float = 0.7, user=None
+    checkpoint: Checkpoint,
+    first_batch: int = 0,
+    psi: float = 0.7,
+    user=None,
+    confirmed_warnings: Sequence[str] = (),
 ) -> Checkpoint:
     """Make ``checkpoint`` the one its genre's room is painted from (one per
-    genre), and optionally queue a first batch of paintings."""
+    genre), and optionally queue a first batch of paintings. Records who
+    published it, when, and the warnings they confirmed (see
+    ``training.checkpoint_quality.publish_warnings``)."""
     with transaction.atomic():
         checkpoint = Checkpoint.objects.select_for_update().select_related("run").get(pk=checkpoint.pk)
         genre_id = checkpoint.run.genre_id
@@ -39,7 +46,10 @@ def publish_checkpoint(
             published=False
         )
         checkpoint.published = True
-        checkpoint.save(update_fields=["published"])
+        checkpoint.published_by = user if getattr(user, "pk", None) else None
+        checkpoint.published_at = timezone.now()
+        checkpoint.publish_warnings = [str(w) for w in confirmed_warnings]
+        checkpoint.save(update_fields=["published", "published_by", "published_at", "publish_warnings"])
         GenerationSchedule.objects.get_or_create(genre_id=genre_id)
         if first_batch > 0:
             queue_generation(checkpoint, first_batch, psi, user=user)

@@ -37,11 +37,16 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
 def artwork(request: HttpRequest, pk: int) -> HttpResponse:
     art = get_object_or_404(selectors.visible_artworks(request.user), pk=pk)
     previous, following = art.neighbours()
-    return render(
-        request,
-        "gallery/artwork.html",
-        {"artwork": art, "previous": previous, "next": following, "nav": "rooms"},
-    )
+    nearest = selectors.shown_nearest_training_image(art)
+    context = {
+        "artwork": art,
+        "nearest": nearest,
+        "source_link": selectors.source_link(nearest) if nearest else "",
+        "previous": previous,
+        "next": following,
+        "nav": "rooms",
+    }
+    return render(request, "gallery/artwork.html", context)
 
 
 def exhibits(request: HttpRequest) -> HttpResponse:

@@ -13,9 +13,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -24,6 +25,7 @@ from museum.queueing import broker_was_down
 
 from . import services
 from .charts import run_charts
+from .checkpoint_quality import report_view
 from .forms import PRESET_LABELS, StartRunForm
 from .models import Checkpoint, Dataset, TrainingRun, TrainingSample
 
@@ -165,6 +167,8 @@ class TrainingRunAdmin(admin.ModelAdmin):
             raise PermissionDenied
         samples = list(run.samples.order_by("kimg"))
         checkpoints = list(run.checkpoints.order_by("kimg"))
+        for checkpoint in checkpoints:
+            checkpoint.report = report_view(checkpoint.quality)
         context = {
             **self.admin_site.each_context(request),
             "title": str(run),
@@ -179,7 +183,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
             "silent": run.worker_is_silent,
             "heartbeat_age": format_duration(run.heartbeat_age()),
             "waiting_for_broker": run.status == TrainingRun.Status.QUEUED and run.sent_at is None,
-            "charts": run_charts(run.history),
+            "charts": run_charts(run.history, checkpoints),
             "samples": samples,
             "last_sample": samples[-1] if samples else None,
             "checkpoints": checkpoints,
@@ -247,16 +251,46 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "run", "kimg", "metric", "size", "published", "created")
+    list_display = ("__str__", "run", "kimg", "verdict", "size", "published", "created")
     list_filter = ("published", "run__genre")
     list_select_related = ("run", "run__genre")
-    readonly_fields = ("run", "kimg", "step", "file", "sha256", "size", "metric", "published", "created")
+    fields = (
+        "run",
+        "kimg",
+        "step",
+        "quality_report",
+        "published",
+        "published_by",
+        "published_at",
+        "confirmed_warnings",
+        "file",
+        "sha256",
+        "size",
+        "created",
+    )
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Checkpoint | None = None) -> bool:
         return False
+
+    @admin.display(description=gettext_lazy("quality"))
+    def verdict(self, checkpoint: Checkpoint) -> str:
+        return report_view(checkpoint.quality).verdict
+
+    @admin.display(description=gettext_lazy("quality report"))
+    def quality_report(self, checkpoint: Checkpoint) -> str:
+        return render_to_string(
+            "admin/training/checkpoint/report.html", {"report": report_view(checkpoint.quality)}
+        )
+
+    @admin.display(description=gettext_lazy("warnings confirmed when publishing"))
+    def confirmed_warnings(self, checkpoint: Checkpoint) -> str:
+        if not checkpoint.publish_warnings:
+            return "—"
+        return format_html_join("", "<p>{}</p>", ((w,) for w in checkpoint.publish_warnings))
 
 
 @admin.register(Dataset)

@@ -1,7 +1,7 @@
 """Line charts drawn on the server as inline SVG: no CDN, no JavaScript.
 
-The run page draws losses, the quality metric and ADA's augment probability
-from the run's statistics history.
+The run page draws losses, the quality report's figures and ADA's augment
+probability from the run's statistics history and its checkpoints.
 """
 
 from __future__ import annotations
@@ -172,8 +172,39 @@ def line_chart(
     return mark_safe(header + grid + axes + "".join(lines) + "".join(legend) + "</svg>")  # noqa: S308
 
 
-def run_charts(history: Sequence[dict]) -> list[SafeString]:
-    """The run page's charts: losses, the quality metric, ADA's p."""
+# The quality report's figures kept in a run's history and charted over kimg.
+QUALITY_KEYS = ("swd", "swd_floor", "precision", "recall", "diversity", "near_duplicate_rate", "copy_rate")
+
+
+def quality_points(history: Sequence[dict], checkpoints: Iterable = ()) -> list[dict]:
+    """The run's quality measurements by kimg: its history's, plus those
+    stored on its checkpoints (a checkpoint measured between two ticks, or a
+    run recorded before the history kept them), so the charts show every
+    measurement the checkpoint table shows."""
+    by_kimg: dict[float, dict] = {}
+    for entry in history:
+        if any(isinstance(entry.get(k), (int, float)) for k in QUALITY_KEYS):
+            by_kimg[round(float(entry["kimg"]), 6)] = dict(entry)
+    for checkpoint in checkpoints:
+        kimg = round(float(checkpoint.kimg), 6)
+        figures = {k: v for k, v in (checkpoint.quality or {}).items() if k in QUALITY_KEYS}
+        if checkpoint.metric is not None:
+            figures.setdefault("swd", checkpoint.metric)
+        if figures:
+            by_kimg[kimg] = {**figures, **by_kimg.get(kimg, {}), "kimg": kimg}
+    return [by_kimg[k] for k in sorted(by_kimg)]
+
+
+def run_charts(history: Sequence[dict], checkpoints: Iterable = ()) -> list[SafeString]:
+    """The run page's charts: losses, the quality report's figures (from the
+    first measurement on), ADA's p."""
+    quality = quality_points(history, checkpoints)
+    shares = [
+        series_from_history(quality, "precision", _("precision")),
+        series_from_history(quality, "recall", _("recall")),
+        series_from_history(quality, "diversity", _("diversity (generated / real)")),
+    ]
+    top = max([1.0, *(y for s in shares for _x, y in s.points)])
     return [
         line_chart(
             [
@@ -182,7 +213,14 @@ def run_charts(history: Sequence[dict]) -> list[SafeString]:
             ],
             _("Losses"),
         ),
-        line_chart([series_from_history(history, "swd", _("SWD (lower is better)"))], _("Quality metric")),
+        line_chart(
+            [
+                series_from_history(quality, "swd", _("SWD (lower is better)")),
+                series_from_history(quality, "swd_floor", _("SWD floor (two real halves)")),
+            ],
+            _("Quality: SWD and its floor"),
+        ),
+        line_chart(shares, _("Quality: precision, recall and diversity"), y_range=(0, top)),
         line_chart(
             [series_from_history(history, "augment_p", _("augment p"))],
             _("ADA augment probability"),

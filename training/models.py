@@ -188,9 +188,24 @@ class Checkpoint(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.BigIntegerField(_("size (bytes)"), default=0)
     metric = models.FloatField(_("quality metric (SWD)"), null=True, blank=True)
+    # The quality report measured on this checkpoint (training.engine.quality
+    # QualityReport.to_dict()); empty when none was measured.
+    quality = models.JSONField(_("quality report"), default=dict, blank=True)
     published = models.BooleanField(_("published"), default=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     step = models.PositiveBigIntegerField(_("step"), default=0)
+    # Who made it paint its room, when, and which warnings they confirmed
+    # (a failing report, or one worse than the checkpoint it replaced).
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("published by"),
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    publish_warnings = models.JSONField(_("warnings confirmed when publishing"), default=list, blank=True)
 
     class Meta:
         ordering = ["run", "kimg"]

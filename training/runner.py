@@ -27,6 +27,7 @@ from django.core.files import File
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
+from .charts import QUALITY_KEYS
 from .datasets import pack_dataset
 from .models import Checkpoint, TrainingRun, TrainingSample, checkpoint_storage
 
@@ -36,6 +37,13 @@ Status = TrainingRun.Status
 # Keys of the engine's stats kept in the run's history (what the charts draw).
 HISTORY_KEYS = ("kimg", "step", "loss_G", "loss_D", "r1", "pl", "augment_p", "swd", "images_per_second")
 STOP_CHECK_SECONDS = 2.0
+
+
+def quality_figures(report: Any) -> dict[str, Any]:
+    """The charted figures of a quality report dict (``QualityReport.to_dict()``)."""
+    if not isinstance(report, dict):
+        return {}
+    return {k: _jsonable(report[k]) for k in QUALITY_KEYS if report.get(k) is not None}
 
 
 class LeaseLost(Exception):
@@ -269,6 +277,7 @@ class RunCallbacks:
             raise LeaseLost(f"run {self.run_id} was taken over by another worker")
         kimg = round(float(stats.get("kimg", 0.0)), 6)
         entry = {k: _jsonable(stats[k]) for k in HISTORY_KEYS if k in stats}
+        entry.update(quality_figures(stats.get("quality")))
         self.history = [h for h in self.history if h.get("kimg", 0) < kimg] + [entry]
         name = _store(f"runs/{self.run_id}/samples/{Path(grid_path).name}", Path(grid_path))
         TrainingSample.objects.update_or_create(
@@ -286,6 +295,10 @@ class RunCallbacks:
         # Renew first: a worker that lost its lease must not publish a checkpoint row.
         self._write(**self._progress_fields(stats))
         name = _store(f"runs/{self.run_id}/checkpoints/{path.name}", path)
+        meta = checkpoint_metadata(path)
+        # The report measured on this very checkpoint (never an earlier one's).
+        quality = _jsonable(meta.get("quality") or {})
+        swd = quality.get("swd") if quality else (meta.get("metrics") or {}).get("swd")
         Checkpoint.objects.update_or_create(
             run_id=self.run_id,
             kimg=kimg,
@@ -293,8 +306,8 @@ class RunCallbacks:
                 "file": name,
                 "sha256": file_sha256(path),
                 "size": path.stat().st_size,
-                # The latest SWD measurement, kept in the checkpoint's metadata.
-                "metric": stats.get("swd", checkpoint_metadata(path).get("metrics", {}).get("swd")),
+                "metric": swd,
+                "quality": quality,
                 "step": int(stats.get("step", 0)),
             },
         )

@@ -106,3 +106,44 @@ def test_phone_width_never_scrolls_sideways(browser, live_server, museum):
         page.goto(live_server.url + path)
         visit.check(name)
     page.close()
+
+
+def test_artwork_page_shows_the_closest_training_painting_with_source_and_licence(browser, live_server):
+    from tests.training.runs_factories import approved_images
+
+    (original,) = approved_images("portrait", 1)
+    original.title = "Portrait of a Lady"
+    original.artist = "Anonymous"
+    original.date_text = "about 1600"
+    original.page_url = "https://www.artic.edu/artworks/12345"
+    original.save()
+    art = make_artwork(
+        genre("portrait"), seed=7, size=256, nearest_training_image=original, nearest_training_distance=0.4321
+    )
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    visit = Visit(page, live_server.url, "nearest", folder="gallery")
+    page.goto(f"{live_server.url}/artworks/{art.pk}/")
+    nearest = page.locator(".nearest")
+    heading = nearest.locator(".nearest__heading").text_content()  # shown in small capitals
+    assert heading == "The closest painting in the collection this model learned from"
+    assert "Portrait of a Lady, Anonymous, about 1600" in nearest.inner_text()
+    assert "Art Institute of Chicago · licence: CC0" in nearest.inner_text()
+    assert "Distance 0.432" in nearest.inner_text()
+    link = nearest.get_by_role("link", name="See it at its source")
+    assert link.get_attribute("href") == original.page_url
+    # Beside the painting, not below it.
+    painting, label = page.locator(".artwork__figure").bounding_box(), nearest.bounding_box()
+    assert label["x"] > painting["x"] + painting["width"] - 1
+    visit.check("artwork-nearest")
+
+    page.goto(f"{live_server.url}/ja/artworks/{art.pk}/")
+    assert "このモデルが学んだコレクションで最も近い作品" in page.locator(".nearest").inner_text()
+    assert "出典で見る" in page.locator(".nearest").inner_text()
+    visit.check("artwork-nearest-ja")
+
+    # A curator's later rejection takes it off the page.
+    type(original).objects.filter(pk=original.pk).update(status="rejected")
+    page.goto(f"{live_server.url}/artworks/{art.pk}/")
+    assert page.locator(".nearest").count() == 0
+    page.close()

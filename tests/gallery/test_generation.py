@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,11 @@ from PIL import Image
 from gallery.generation import build_mixing_exhibit, generate_artworks
 from gallery.models import Artwork, Genre, MixingExhibit
 from gallery.periodic import refresh_rooms
+from gallery.room_guards import training_collection
 from gallery.thumbnails import encode, to_rgb_image
-from training.models import Checkpoint, GenerationSchedule, TrainingRun
+from scraper.models import ScrapedImage
+from tests.training.runs_factories import approved_images, painting_png
+from training.models import Checkpoint, Dataset, GenerationSchedule, TrainingRun
 
 pytestmark = pytest.mark.django_db
 
@@ -39,40 +43,60 @@ TINY = {
 }
 
 
+COLLECTION_SIZE = 8
+
+
 @pytest.fixture(scope="module")
 def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A checkpoint of a tiny StyleGAN trained for ten steps by the engine."""
+    """A checkpoint of a tiny StyleGAN trained for ten steps by the engine on
+    the pictures ``approved_images`` stores (seeds 0-7)."""
     from training.engine.dataset import pack_images
     from training.engine.loop import train
     from training.engine.options import TrainConfig
 
     folder = tmp_path_factory.mktemp("tiny-gan")
-    rng = np.random.default_rng(0)
     paths = []
-    for i in range(8):
+    for i in range(COLLECTION_SIZE):
         path = folder / f"{i}.png"
-        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)
+        path.write_bytes(painting_png(i))
         paths.append(path)
     pack_images(paths, folder / "data.pack", 32)
     result = train(TrainConfig.from_dict(TINY), folder / "data.pack", folder / "run", progress=False)
     return result.last_checkpoint
 
 
-@pytest.fixture
-def checkpoint(trained_checkpoint: Path, settings) -> Checkpoint:
+def register_checkpoint(path: Path, genre: Genre, dataset: Dataset | None = None) -> Checkpoint:
+    """A published checkpoint row of a run of ``genre`` trained on ``dataset``."""
     from training.engine.dataset import file_sha256
 
-    settings.TORCH_DEVICE = "cpu"
     run = TrainingRun.objects.create(
-        genre=Genre.objects.get(slug="portrait"), config=TINY, status=TrainingRun.Status.SUCCEEDED
+        genre=genre, config=TINY, dataset=dataset, status=TrainingRun.Status.SUCCEEDED
     )
-    checkpoint = Checkpoint(
-        run=run, kimg=0.04, step=10, sha256=file_sha256(trained_checkpoint), published=True
-    )
-    with open(trained_checkpoint, "rb") as fh:
-        checkpoint.file.save(trained_checkpoint.name, File(fh), save=False)
+    checkpoint = Checkpoint(run=run, kimg=0.04, step=10, sha256=file_sha256(path), published=True)
+    with open(path, "rb") as fh:
+        checkpoint.file.save(path.name, File(fh), save=False)
     checkpoint.size = checkpoint.file.size
     checkpoint.save()
+    return checkpoint
+
+
+def training_dataset(genre: Genre, images: list[ScrapedImage]) -> Dataset:
+    dataset = Dataset.objects.create(genre=genre, resolution=32, image_count=len(images))
+    dataset.images.set(images)
+    return dataset
+
+
+@pytest.fixture
+def collection() -> list[ScrapedImage]:
+    """The approved images the tiny model learned from."""
+    return approved_images("portrait", COLLECTION_SIZE)
+
+
+@pytest.fixture
+def checkpoint(trained_checkpoint: Path, collection, settings) -> Checkpoint:
+    settings.TORCH_DEVICE = "cpu"
+    genre = Genre.objects.get(slug="portrait")
+    checkpoint = register_checkpoint(trained_checkpoint, genre, training_dataset(genre, collection))
     yield checkpoint
     checkpoint.file.delete(save=False)
 
@@ -182,3 +206,138 @@ def test_refresh_rooms_paints_rooms_that_are_due(checkpoint, django_capture_on_c
 
     GenerationSchedule.objects.filter(pk=schedule.pk).update(last_queued=None, enabled=False)
     assert refresh_rooms() == []
+
+
+# The room guards ---------------------------------------------------------------------------
+
+
+def training_copy_of(path: Path, genre: Genre, seed: int) -> ScrapedImage:
+    """An approved training image that is exactly what the checkpoint at
+    ``path`` paints for ``seed`` (ψ 0.7): a painting of that seed copies it."""
+    from training.engine.checkpoint import load_generator
+    from training.engine.generate import generate_images
+
+    copied = encode(to_rgb_image(generate_images(load_generator(path), [seed], psi=0.7)[0]), "PNG")
+    digest = hashlib.sha256(copied).hexdigest()
+    original = ScrapedImage(
+        genre=genre,
+        source="aic",
+        source_id=f"copied-{seed}",
+        title="The original",
+        page_url="https://www.artic.edu/artworks/1",
+        licence="CC0",
+        width=32,
+        height=32,
+        content_hash=digest,
+        status=ScrapedImage.Status.APPROVED,
+    )
+    original.image.save(f"{digest}.png", File(io.BytesIO(copied)), save=False)
+    original.save()
+    return original
+
+
+def stored_features(name: str) -> np.ndarray:
+    from training.engine.features import embed_pictures
+
+    return embed_pictures([stored_pixels(name)]).numpy()
+
+
+def test_every_artwork_records_its_nearest_training_image(checkpoint, collection):
+    from training.engine.features import embed_pictures, pairwise_distances
+
+    artworks = generate_artworks(checkpoint, 3)
+    training = embed_pictures([Image.open(image.image.path).convert("RGB") for image in collection])
+    mirrored = embed_pictures(
+        [
+            Image.open(image.image.path).convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            for image in collection
+        ]
+    )
+    import torch
+
+    both = torch.cat([training, mirrored])
+    for artwork in Artwork.objects.filter(pk__in=[a.pk for a in artworks]):
+        d = pairwise_distances(torch.from_numpy(stored_features(artwork.image.name)), both)[0]
+        j = int(d.argmin())
+        assert artwork.nearest_training_image == collection[j % COLLECTION_SIZE]
+        assert artwork.nearest_training_distance == pytest.approx(float(d[j]), abs=1e-4)
+        assert artwork.published and artwork.withheld_reason == ""
+
+
+def test_a_painting_that_copies_a_training_image_is_withheld(checkpoint, collection, settings):
+    # The collection also holds exactly what this model paints for seed 1:
+    # that painting copies a training image.
+    original = training_copy_of(Path(checkpoint.file.path), checkpoint.run.genre, seed=1)
+    checkpoint.run.dataset.images.add(original)
+
+    generate_artworks(checkpoint, 3)
+    hung = Artwork.objects.published().order_by("seed")
+    assert [a.seed for a in hung] == [0, 2, 3]  # a fourth seed replaced the copy
+    copy = Artwork.objects.get(seed=1)
+    assert not copy.published and copy.nearest_training_image == original
+    assert copy.nearest_training_distance < 1e-4  # the same picture
+    assert copy.withheld_reason.startswith(f"a near copy of training image {original.pk}")
+    threshold = training_collection(checkpoint).copy_threshold
+    assert all(a.nearest_training_distance >= threshold for a in hung)
+
+
+def test_a_collapsed_model_hangs_one_painting_and_gives_up_with_a_readable_message(checkpoint):
+    from gallery.generation import NotEnoughDistinctPaintings
+
+    # ψ = 0 paints every seed at the average style: one picture for every seed.
+    with pytest.raises(NotEnoughDistinctPaintings) as failure:
+        generate_artworks(checkpoint, 4, psi=0.0)
+    message = str(failure.value)
+    assert "painted only 1 of 4 paintings distinct enough for the Portraits room in 16 tries" in message
+    assert "train it further or publish another checkpoint" in message
+    assert Artwork.objects.published().count() == 1
+
+    # The room already holds that picture: a second batch hangs nothing more.
+    with pytest.raises(NotEnoughDistinctPaintings, match="painted only 0 of 2"):
+        generate_artworks(checkpoint, 2, psi=0.0)
+    assert Artwork.objects.published().count() == 1
+
+
+def test_seeds_continue_per_room_across_checkpoints(checkpoint, trained_checkpoint):
+    generate_artworks(checkpoint, 2)
+    later = register_checkpoint(trained_checkpoint, checkpoint.run.genre, checkpoint.run.dataset)
+    assert [a.seed for a in generate_artworks(later, 2)] == [2, 3]
+    titles = [a.display_title for a in Artwork.objects.filter(genre=checkpoint.run.genre)]
+    assert len(titles) == len(set(titles)) == 4
+    # Another room starts its own seeds.
+    landscape = Genre.objects.get(slug="landscape")
+    other = register_checkpoint(
+        trained_checkpoint, landscape, training_dataset(landscape, list(ScrapedImage.objects.all()))
+    )
+    assert [a.seed for a in generate_artworks(other, 1)] == [0]
+
+
+def test_mixing_exhibit_sources_are_far_apart_and_its_text_says_what_it_measured(checkpoint, client):
+    import torch
+
+    from gallery.generation import MAX_SEED
+    from training.engine.checkpoint import load_generator
+    from training.engine.features import embed_uint8, pairwise_distances
+    from training.engine.generate import generate_images
+
+    exhibit = build_mixing_exhibit(checkpoint, rows=2, columns=2, rng=random.Random(7))
+    sources = list(exhibit.sources.order_by("axis", "position"))
+    features = embed_uint8(np.stack([stored_pixels(s.image.name) for s in sources]))
+    d = pairwise_distances(features, features) + torch.eye(len(sources)) * 9
+    # The first four seeds of the same draw (what a plain random choice would
+    # have shown) lie closer together than the four the exhibit chose.
+    pool = random.Random(7).sample(range(MAX_SEED), 16)
+    plain = embed_uint8(generate_images(load_generator(checkpoint.file.path), pool[:4], psi=0.7))
+    plain_d = pairwise_distances(plain, plain) + torch.eye(4) * 9
+    assert set(exhibit.row_seeds + exhibit.col_seeds) <= set(pool)
+    assert float(d.min()) > float(plain_d.min())
+
+    measures = exhibit.band_measures
+    assert sorted(measures) == ["coarse", "fine", "middle"]
+    for band in measures.values():
+        assert band["aspect"] in {"colour", "layout", "detail"} and band["change"] >= 0
+    strongest = max(measures, key=lambda band: measures[band]["change"])
+    body = client.get(f"/exhibits/{exhibit.pk}/").content.decode()
+    change = round(100 * measures[strongest]["change"])
+    assert f"the {strongest} band changed the paintings most: they moved {change}% of the way" in body
+    assert "coarse styles bring B's pose" not in body  # not the paper's faces

@@ -122,3 +122,30 @@ def worker_env(settings, work_dir: Path | None = None) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
+
+
+def quality_report(
+    passed: bool = True, kimg: float = 0.2, reasons: list[str] | None = None, **figures
+) -> dict:
+    """A checkpoint's stored quality report (``QualityReport.to_dict()``'s keys)
+    with figures a healthy model would score, unless overridden."""
+    report = {
+        "swd": 12.3456,
+        "swd_floor": 9.8765,
+        "precision": 0.81234,
+        "recall": 0.72345,
+        "diversity": 0.98765,
+        "near_duplicate_rate": 0.0,
+        "copy_rate": 0.0,
+        "n_real": 64,
+        "n_fake": 64,
+        "near_duplicate_threshold": 0.1234,
+        "copy_threshold": 0.1111,
+        "passed": passed,
+        "reasons": reasons if reasons is not None else ([] if passed else ["low recall 0.05"]),
+        "failed": [] if passed else ["recall"],
+        "kimg": kimg,
+        "per_class": None,
+    }
+    report.update(figures)
+    return report

@@ -11,6 +11,7 @@ from gallery.models import Genre
 from tests.training.runs_factories import (
     TINY_FORM,
     approved_images,
+    quality_report,
     run_storage,  # noqa: F401 - a fixture, used through pytestmark
     tiny_overrides,
     user_in_group,
@@ -158,7 +159,10 @@ def test_a_genre_with_an_active_run_cannot_start_another(client, run):
 
 def test_publishing_keeps_one_published_checkpoint_per_room(client, run, artefacts):
     first, _sample = artefacts
-    second = Checkpoint.objects.create(run=run, kimg=0.4, step=100, file="runs/x/ckpt2.pt", sha256="1" * 64)
+    Checkpoint.objects.filter(pk=first.pk).update(quality=quality_report())
+    second = Checkpoint.objects.create(
+        run=run, kimg=0.4, step=100, file="runs/x/ckpt2.pt", sha256="1" * 64, quality=quality_report(kimg=0.4)
+    )
     client.force_login(user_in_group("staff", "Staff"))
     client.post(reverse("admin:training_checkpoint_publish", args=[first.pk]))
     client.post(reverse("admin:training_checkpoint_publish", args=[second.pk]))
@@ -185,8 +189,9 @@ def test_run_charts_show_losses_metric_and_ada_p_or_say_no_data():
         {"kimg": 0.1, "loss_G": 2.0, "loss_D": 1.0, "augment_p": 0.0, "swd": 40.0},
         {"kimg": 0.2, "loss_G": 1.5, "loss_D": 1.2, "augment_p": 0.1},
     ]
-    losses, metric, ada = run_charts(history)
+    losses, metric, shares, ada = run_charts(history)
     assert losses.count("<polyline") == 2 and metric.count("<circle") == 1 and ada.count("<polyline") == 1
+    assert "No data yet." in shares  # no precision, recall or diversity measured
     assert all("No data yet." in chart for chart in run_charts([]))
 
 

@@ -82,15 +82,24 @@ def test_staff_train_publish_and_fill_a_room(client, settings, celery_worker_fac
     # The run page: progress, curves, every tick's sample grid, the checkpoints.
     body = client.get(reverse("admin:training_trainingrun_change", args=[run.pk])).content.decode()
     assert '<progress class="run-progress" max="100" value="100.0">' in body
-    assert body.count('<polyline class="series"') == 4  # G loss, D loss, SWD, augment p
+    # G loss, D loss; SWD and its floor; precision, recall, diversity; augment p
+    assert body.count('<polyline class="series"') == 8
+    # Each checkpoint carries the report measured on it, never an earlier one's.
+    assert [c.quality["kimg"] for c in checkpoints] == pytest.approx([0.2, 0.4, 0.6, 0.8])
+    assert len({c.quality["swd"] for c in checkpoints}) == 4
+    assert all(c.metric == c.quality["swd"] for c in checkpoints)
     for sample in run.samples.all():
         assert reverse("admin:training_trainingrun_sample", args=[run.pk, sample.pk]) in body
     grid = client.get(reverse("admin:training_trainingrun_sample", args=[run.pk, run.samples.last().pk]))
     assert grid.status_code == 200 and grid["Content-Type"] == "image/png"
     assert b"".join(grid.streaming_content).startswith(b"\x89PNG")
 
-    # Publish the last checkpoint, then paint the room and build an exhibit.
-    response = client.post(reverse("admin:training_checkpoint_publish", args=[last.pk]))
+    # Publish the last checkpoint (a model trained for seconds fails its
+    # report: the admin asks first), then paint the room and build an exhibit.
+    publish = reverse("admin:training_checkpoint_publish", args=[last.pk])
+    asked = client.post(publish)
+    assert asked.status_code == 200 and "Publish anyway" in asked.content.decode()
+    response = client.post(publish, {"confirm": "1"})
     assert response.status_code == 302
     last.refresh_from_db()
     assert last.published

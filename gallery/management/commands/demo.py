@@ -321,11 +321,15 @@ class Command(BaseCommand):
         return checkpoint
 
     def paint_room(self, genre: Genre, checkpoint: Checkpoint, artworks: int, exhibits: int) -> None:
-        from gallery.generation import build_mixing_exhibit, generate_artworks
+        from gallery.generation import NotEnoughDistinctPaintings, build_mixing_exhibit, generate_artworks
 
         have = Artwork.objects.filter(checkpoint=checkpoint).count()
         if have < artworks:
-            generate_artworks(checkpoint, artworks - have, psi=0.7)
+            try:
+                generate_artworks(checkpoint, artworks - have, psi=0.7)
+            except NotEnoughDistinctPaintings as exc:
+                # The room guards refused the rest: the room hangs what is distinct.
+                self.stdout.write(self.style.WARNING(f"    {exc}"))
         have_exhibits = MixingExhibit.objects.filter(checkpoint=checkpoint).count()
         for _ in range(exhibits - have_exhibits):
             build_mixing_exhibit(checkpoint, rows=3, columns=4)

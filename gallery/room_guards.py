@@ -1,0 +1,204 @@
+"""What may hang in a room: the variety and memorisation guards of the
+generation task, in the quality report's feature space.
+
+- *Variety*: a new painting closer to one already in its room (or to another
+  of its batch) than the closest pair of distinct images of the training
+  collection is a near duplicate, and is not hung.
+- *Memorisation*: every painting records its nearest image in the training
+  collection; one closer to it (or its mirror image) than any two training
+  images are to each other copies it and is withheld.
+
+The thresholds are the quality report's own (``near_duplicate_threshold``,
+``training_features``), so a room is judged by the measure that judged its
+checkpoint. torch and the engine are imported inside the functions: the web
+process never loads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.db.models import QuerySet
+from PIL import Image
+
+from scraper.models import ScrapedImage
+from training.models import Checkpoint, checkpoint_storage
+
+from .models import Artwork
+
+logger = logging.getLogger(__name__)
+
+# Feature vectors are stored as float32 bytes (Artwork.features, the collection cache).
+FEATURE_DTYPE = np.float32
+
+
+@dataclass
+class TrainingCollection:
+    """The images a checkpoint learned from, as feature vectors, and the two
+    distances of the quality report: ``copy_threshold`` (closer to a training
+    image, or its mirror image, than any two of them are to each other is a
+    copy) and ``duplicate_threshold`` (closer than the closest two distinct
+    training images is the same painting twice)."""
+
+    image_ids: list[int]
+    features: np.ndarray  # float32 [2N, D]: the N images, then their mirror images
+    copy_threshold: float
+    duplicate_threshold: float
+
+
+@dataclass
+class Nearest:
+    image_id: int
+    distance: float
+
+
+def training_images(checkpoint: Checkpoint) -> QuerySet[ScrapedImage]:
+    """The collection the checkpoint's run learned from: its frozen dataset
+    (every image it trained on, even one a curator rejected since), or, for a
+    run registered without one (a shipped demo model trained on the room's
+    collection), the room's approved images."""
+    run = checkpoint.run
+    if run.dataset_id is not None:
+        return run.dataset.images.order_by("pk")
+    return ScrapedImage.objects.filter(genre_id=run.genre_id, status=ScrapedImage.Status.APPROVED).order_by(
+        "pk"
+    )
+
+
+def _features_version() -> str:
+    """Changes whenever the feature code does, so a cached collection is
+    never compared with paintings embedded by different code."""
+    from training.engine import features
+
+    return hashlib.sha256(inspect.getsource(features).encode()).hexdigest()[:16]
+
+
+def _cache_name(images: list[ScrapedImage]) -> str:
+    digest = hashlib.sha256("".join(i.content_hash for i in images).encode()).hexdigest()
+    return f"features/collection-{digest[:32]}-{_features_version()}.npz"
+
+
+def _pictures(files) -> np.ndarray:
+    """Stored image files as uint8 [N, 64, 64, 3], cropped and sized as the
+    feature space compares them."""
+    from training.engine.features import picture_array
+
+    arrays = []
+    for file in files:
+        with file.open("rb") as fh, Image.open(io.BytesIO(fh.read())) as im:
+            arrays.append(picture_array(im.convert("RGB")))
+    return np.stack(arrays)
+
+
+def _embed_stored(files) -> np.ndarray:
+    from training.engine.features import embed_uint8
+
+    return embed_uint8(_pictures(files)).numpy().astype(FEATURE_DTYPE)
+
+
+def training_collection(checkpoint: Checkpoint) -> TrainingCollection:
+    """The checkpoint's training collection, embedded once per collection
+    (and feature code) and cached in the private checkpoint storage."""
+    import torch
+
+    from training.engine.features import embed_uint8
+    from training.engine.quality import near_duplicate_threshold, training_features
+
+    images = list(training_images(checkpoint).only("pk", "content_hash", "image"))
+    if len(images) < 2:
+        raise ValueError(
+            f"Checkpoint {checkpoint.pk}: its training collection holds {len(images)} image(s); the room "
+            "guards need at least two to tell a copy or a near duplicate from a new painting. Publish a "
+            "checkpoint of a run trained on a frozen dataset, or approve the room's images."
+        )
+    storage = checkpoint_storage()
+    name = _cache_name(images)
+    if storage.exists(name):
+        with storage.open(name, "rb") as fh:
+            stored = np.load(io.BytesIO(fh.read()))
+            # Rows follow the images' order, which the cache's name encodes; the
+            # ids are this database's (another database may hold the same images).
+            return TrainingCollection(
+                [image.pk for image in images],
+                stored["features"],
+                float(stored["copy_threshold"]),
+                float(stored["duplicate_threshold"]),
+            )
+    pictures = _pictures([image.image for image in images])
+    plain = embed_uint8(pictures)
+    mirrored = embed_uint8(np.ascontiguousarray(pictures[:, :, ::-1]))
+    collection = TrainingCollection(
+        image_ids=[image.pk for image in images],
+        features=torch.cat([plain, mirrored]).numpy().astype(FEATURE_DTYPE),
+        # The report's own thresholds, computed by the report's own functions.
+        copy_threshold=float(training_features(pictures)[1]),
+        duplicate_threshold=float(near_duplicate_threshold(plain)),
+    )
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        features=collection.features,
+        copy_threshold=collection.copy_threshold,
+        duplicate_threshold=collection.duplicate_threshold,
+    )
+    storage.save(name, ContentFile(buffer.getvalue()))
+    return collection
+
+
+def to_bytes(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=FEATURE_DTYPE).tobytes()
+
+
+def from_bytes(data: bytes | memoryview) -> np.ndarray:
+    return np.frombuffer(bytes(data), dtype=FEATURE_DTYPE)
+
+
+def room_features(genre_id: int) -> np.ndarray:
+    """The feature vectors of the paintings hanging in a room. Older paintings
+    made before features were stored are embedded from their files once and
+    their vectors saved."""
+    from training.engine.features import feature_dim
+
+    hanging = Artwork.objects.published().filter(genre_id=genre_id, withheld_reason="")
+    vectors = [from_bytes(f) for f in hanging.exclude(features=None).values_list("features", flat=True)]
+    missing = list(hanging.filter(features=None).only("pk", "image"))
+    if missing:
+        embedded = _embed_stored([art.image for art in missing])
+        for art, vector in zip(missing, embedded, strict=True):
+            Artwork.objects.filter(pk=art.pk).update(features=to_bytes(vector))
+        vectors += list(embedded)
+    dim = feature_dim()
+    kept = [v for v in vectors if v.shape == (dim,)]
+    if len(kept) != len(vectors):
+        # Stored by an older feature space: compare only what this one measured.
+        logger.warning(
+            "Room %s: %d paintings carry features of another size", genre_id, len(vectors) - len(kept)
+        )
+    return np.stack(kept) if kept else np.zeros((0, dim), dtype=FEATURE_DTYPE)
+
+
+def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distances [len(a), len(b)] in the feature space."""
+    import torch
+
+    from training.engine.features import pairwise_distances
+
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), dtype=FEATURE_DTYPE)
+    return pairwise_distances(torch.from_numpy(np.asarray(a)), torch.from_numpy(np.asarray(b))).numpy()
+
+
+def nearest_training_images(features: np.ndarray, collection: TrainingCollection) -> list[Nearest]:
+    """Each painting's nearest training image (a mirror image counts as the image itself)."""
+    d = distances(features, collection.features)
+    n = len(collection.image_ids)
+    return [
+        Nearest(collection.image_ids[int(j) % n], float(row[j]))
+        for row, j in zip(d, d.argmin(axis=1), strict=True)
+    ]
