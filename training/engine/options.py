@@ -39,6 +39,24 @@ class TrainConfig:
     precision: str = "auto"
     device: str = "auto"
     keep_checkpoints: int = 0  # 0 = keep every checkpoint; n > 0 = only the newest n
+    data_on_device: bool = field(
+        default=True,
+        metadata={
+            "help": "on CUDA, hold the packed dataset in GPU memory when it fits (a quarter of the free "
+            "memory at most) and gather each batch there"
+        },
+    )
+    channels_last: bool = field(
+        default=False,
+        metadata={"help": "on CUDA, keep weights and activations channels-last (NHWC); ignored on the CPU"},
+    )
+    compile: bool = field(
+        default=False,
+        metadata={
+            "help": "torch.compile the main G and D passes (the lazy R1 and path-length passes stay eager: "
+            "compiled graphs have no double backward); the first steps then take minutes"
+        },
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.network, dict):
@@ -81,6 +99,9 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig.keep_checkpoints={self.keep_checkpoints!r} must be 0 (keep all) or a positive count."
             )
+        for name in ("data_on_device", "channels_last", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"TrainConfig.{name}={getattr(self, name)!r} must be true or false.")
         if self.precision not in PRECISIONS:
             raise ValueError(
                 f"TrainConfig.precision={self.precision!r} is unknown: choose one of {', '.join(PRECISIONS)}."
