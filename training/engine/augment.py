@@ -199,6 +199,8 @@ class AugmentPipe(nn.Module):
         if c != 3:
             raise ValueError(f"AugmentPipe expects RGB images [N,3,H,W], got shape {tuple(images.shape)}.")
         dev = images.device
+        if self.p.device.type == "cpu" and float(self.p) <= 0:
+            return images  # reading p is free on the CPU: skip the work that would change nothing
         p = self.p.to(dev, torch.float32)
         images = self._geometric(images, p, n, h, w, dev)
         return self._colour(images, p, n, dev)

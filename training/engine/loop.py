@@ -767,9 +767,13 @@ def _train(
         images_to_grid(reals, GRID_COLS).save(run.sample_dir / "reals.png")
 
     stopped = False
+    deadline = time.monotonic() + config.max_minutes * 60 if config.max_minutes else None
     try:
         while trainer.nimg < run.total_nimg:
-            if dist_ctx.any_flag(dist_ctx.is_main and callbacks.should_stop(), trainer.device):
+            out_of_time = deadline is not None and time.monotonic() >= deadline
+            if dist_ctx.any_flag(
+                dist_ctx.is_main and (out_of_time or callbacks.should_stop()), trainer.device
+            ):
                 stopped = True
                 break
             before = trainer.nimg

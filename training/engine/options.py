@@ -39,6 +39,13 @@ class TrainConfig:
     precision: str = "auto"
     device: str = "auto"
     keep_checkpoints: int = 0  # 0 = keep every checkpoint; n > 0 = only the newest n
+    max_minutes: float | None = field(
+        default=None,
+        metadata={
+            "help": "stop (with a checkpoint) after this many minutes of this process's training, "
+            "even before total_kimg: a run sized by the time a GPU is lent for; empty = no limit"
+        },
+    )
     data_on_device: bool = field(
         default=True,
         metadata={
@@ -79,6 +86,8 @@ class TrainConfig:
             _positive_number(name, getattr(self, name))
         if self.metric_kimg is not None:
             _positive_number("metric_kimg", self.metric_kimg)
+        if self.max_minutes is not None:
+            _positive_number("max_minutes", self.max_minutes)
         if self.r1_gamma is not None and not (_is_number(self.r1_gamma) and self.r1_gamma >= 0):
             raise ValueError(
                 f"TrainConfig.r1_gamma={self.r1_gamma!r} must be >= 0, or None for the automatic value."
