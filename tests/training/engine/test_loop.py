@@ -14,7 +14,7 @@ from training.engine.checkpoint import load_checkpoint, load_generator
 from training.engine.config import NetworkConfig
 from training.engine.dataset import PackedDataset, pack_images
 from training.engine.generate import generate_images
-from training.engine.loop import METRIC_SEED_BASE, TrainCallbacks, train
+from training.engine.loop import METRIC_SEED_BASE, TrainCallbacks, Trainer, train
 from training.engine.metrics import sliced_wasserstein
 from training.engine.options import TrainConfig
 
@@ -286,3 +286,37 @@ def test_train_config_round_trips_and_derives_values():
         tiny_train_config(1, ada_target=1.5)
     with pytest.raises(ValueError, match=r"NetworkConfig\.resolution=48"):
         TrainConfig.from_dict({**config.to_dict(), "network": {**config.network.to_dict(), "resolution": 48}})
+
+
+def test_max_minutes_stops_the_run_on_time_with_a_checkpoint(dataset: Path, tmp_path: Path):
+    """A run sized by the GPU time it is lent: when the minutes are up it stops at a step
+    boundary and leaves a checkpoint it can resume from."""
+    config = tiny_train_config(50, max_minutes=0.05)  # 3 seconds: a few steps, far from 50
+    result = train(config, dataset, tmp_path / "run", progress=False)
+    assert result.stopped and 0 < result.steps < 50
+    assert load_checkpoint(result.last_checkpoint)["progress"]["step"] == result.steps
+    with pytest.raises(ValueError, match="max_minutes"):
+        tiny_train_config(2, max_minutes=0)
+
+
+def test_compiled_main_passes_train_like_the_eager_ones_with_lazy_r1_and_path_length(
+    dataset: Path, monkeypatch
+):
+    """compile=True routes G main and D main through torch.compile; R1 and path length stay
+    eager (they need double backward). Dynamo's tracing and AOT autograd are exercised with
+    the eager backend here (the C++ compile of inductor takes minutes on this CPU)."""
+    original = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda module: original(module, backend="aot_eager"))
+    ds = PackedDataset(dataset)
+
+    def run(compiled: bool) -> list[dict]:
+        torch.manual_seed(0)
+        trainer = Trainer(tiny_train_config(4, compile=compiled), ds)
+        return [{k: float(v) for k, v in trainer.step().items()} for _ in range(4)]
+
+    eager, compiled = run(False), run(True)
+    assert [sorted(s) for s in compiled] == [sorted(s) for s in eager]
+    assert any("r1" in s for s in compiled) and any("pl" in s for s in compiled)
+    for a, b in zip(eager, compiled, strict=True):
+        for key in a:
+            assert b[key] == pytest.approx(a[key], rel=1e-3, abs=1e-5), key
