@@ -9,11 +9,16 @@ steps (>= 16) on a GPU for a stable figure.
     python bench/training_throughput.py                         # CPU defaults, < 1 minute
     python bench/training_throughput.py --device cuda --precision auto \\
         --resolution 256 --batch 16 32 --channel-base 16384 --channel-max 512 --steps 48
+
+On CUDA ``--sync-debug`` runs the timed steps under ``torch.cuda.set_sync_debug_mode("error")``:
+any host synchronisation inside the steady-state step raises, and the figure is only
+printed when there was none. ``--json FILE`` appends one JSON line per configuration.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -45,6 +50,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ada-p", type=float, default=0.5, help="augmentation probability held during timing")
     p.add_argument("--steps", type=int, default=8, help="timed steps per configuration")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    p.add_argument("--compile", action="store_true", help="torch.compile the main G and D passes")
+    p.add_argument("--channels-last", action="store_true", help="channels-last weights and activations")
+    p.add_argument("--sync-debug", action="store_true", help="CUDA: fail on any host sync in the timed steps")
+    p.add_argument("--json", type=Path, help="append one JSON line of figures per configuration here")
+    p.add_argument("--label", default="", help="a name for this configuration in the JSON")
     p.add_argument(
         "--threads",
         type=int,
@@ -66,7 +76,13 @@ def synthetic_dataset(folder: Path, resolution: int, count: int = 64) -> PackedD
 def measure(args: argparse.Namespace, dataset: PackedDataset, resolution: int, batch: int) -> dict:
     net = network_config(args, resolution)
     config = TrainConfig(
-        network=net, batch_size=batch, ada=not args.no_ada, precision=args.precision, device=args.device
+        network=net,
+        batch_size=batch,
+        ada=not args.no_ada,
+        precision=args.precision,
+        device=args.device,
+        compile=args.compile,
+        channels_last=args.channels_last,
     )
     trainer = Trainer(config, dataset)
     if trainer.augment_pipe is not None:
@@ -79,9 +95,22 @@ def measure(args: argparse.Namespace, dataset: PackedDataset, resolution: int, b
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
+    sync_checked = False
     start = time.perf_counter()
-    for _ in range(args.steps):
-        trainer.step()  # each step reads losses back to the host, so the device has finished
+    if device.type == "cuda" and args.sync_debug:
+        # Whole lazy-regularisation cycles (R1 every 16, path length every 4) under the check.
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            for _ in range(args.steps):
+                trainer.step()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+        sync_checked = True
+    else:
+        for _ in range(args.steps):
+            trainer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)  # the step never waits for the device; the clock must
     seconds = time.perf_counter() - start
     images = args.steps * batch
     mem = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else float("nan")
@@ -92,6 +121,8 @@ def measure(args: argparse.Namespace, dataset: PackedDataset, resolution: int, b
         "ips": images / seconds,
         "mem_mb": mem,
         "precision": trainer.precision_name,
+        "sync_free": sync_checked,
+        "data_on_device": trainer.device_images is not None,
     }
 
 
@@ -118,9 +149,32 @@ def main(argv: list[str] | None = None) -> None:
                 print(
                     f"{resolution:>5} {batch:>5} {r['params'] / 1e6:>8.2f} {device.type:>7} {r['precision']:>9} "
                     f"{args.steps:>5} {r['seconds']:>8.2f} {r['ips']:>8.2f} {1000 / r['ips']:>8.1f} "
-                    f"{r['mem_mb']:>8.0f}",
+                    f"{r['mem_mb']:>8.0f}" + ("  sync-free" if r["sync_free"] else ""),
                     flush=True,
                 )
+                if args.json:
+                    figures = {
+                        "label": args.label,
+                        "device": name,
+                        "torch": torch.__version__,
+                        "resolution": resolution,
+                        "batch": batch,
+                        "channel_base": args.channel_base,
+                        "channel_max": args.channel_max,
+                        "z_dim": args.z_dim,
+                        "mapping_layers": args.mapping_layers,
+                        "ada_p": None if args.no_ada else args.ada_p,
+                        "compile": args.compile,
+                        "channels_last": args.channels_last,
+                        "steps": args.steps,
+                        "img_per_s": r["ips"],
+                        "peak_mem_mib": r["mem_mb"] if device.type == "cuda" else None,
+                        **{
+                            k: r[k] for k in ("params", "seconds", "precision", "sync_free", "data_on_device")
+                        },
+                    }
+                    with open(args.json, "a") as f:
+                        f.write(json.dumps(figures) + "\n")
 
 
 if __name__ == "__main__":

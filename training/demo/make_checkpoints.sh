@@ -1,44 +1,55 @@
 #!/bin/bash
-# Make the demo's four generator checkpoints (training/demo/<genre>-64.pt); see docs/demo.md.
+# Make the demo's four generator checkpoints (OUT/<genre>-RES.pt); see docs/demo.md.
 # Every step is the project's own CLI: the sample museum's painter, `python -m training pack`,
 # `python -m training train`, then `python -m training.demo.slim` to keep the EMA generator.
-#   OUT=training/demo bash training/demo/make_checkpoints.sh          (a GPU: about 6 minutes)
-# Env: PY (python), WORK (scratch folder), PER_GENRE (paintings, seeds 0..N-1), KIMG, DEVICE.
+#   OUT=training/demo bash training/demo/make_checkpoints.sh          (a GPU: MINUTES of training)
+# Env: PY (python), WORK (scratch folder), PER_GENRE (paintings, seeds 0..N-1), RES (64 or 128),
+#      KIMG (at most), MINUTES (training time limit of each model; the four train at once),
+#      DEVICE, EXTRA (more `train` flags, e.g. the tiny sizes of bench/gpu_run.sh's dry run),
+#      ONLY=data (paint and pack only, so a caller can overlap it with GPU work).
+# The shipped <genre>-64.pt were made with RES=64 KIMG=40, ADA off, and the legacy layers.
 set -euo pipefail
 PY=${PY:-python3}
 WORK=${WORK:-/tmp/demo-ckpt}
 OUT=${OUT:-training/demo}
 PER_GENRE=${PER_GENRE:-3000}
-KIMG=${KIMG:-40}
+RES=${RES:-128}
+KIMG=${KIMG:-2000}
+MINUTES=${MINUTES:-5}
 DEVICE=${DEVICE:-auto}
+EXTRA=${EXTRA:-}
 GENRES="portrait flower-still-life landscape cityscape"
 mkdir -p "$WORK/packs" "$WORK/runs" "$OUT"
 
-# 1. The training set: the painter's seeds 0..PER_GENRE-1 of each genre at 64 px.
+# 1. The training set: the painter's seeds 0..PER_GENRE-1 of each genre at RES px.
 for g in $GENRES; do
-  "$PY" -m scraper.samplemuseum --export "$WORK/data" --per-genre "$PER_GENRE" --size 64 --genres "$g" &
+  if [ ! -f "$WORK/packs/$g-$RES.pack" ]; then
+    ( "$PY" -m scraper.samplemuseum --export "$WORK/data" --per-genre "$PER_GENRE" --size "$RES" --genres "$g" \
+      && "$PY" -m training pack "$WORK/data/$g" --out "$WORK/packs/$g-$RES.pack" --resolution "$RES" \
+           --no-progress ) &
+  fi
 done
 wait
-for g in $GENRES; do
-  "$PY" -m training pack "$WORK/data/$g" --out "$WORK/packs/$g-64.pack" --resolution 64 --no-progress &
-done
-wait
+[ "${ONLY:-}" = "data" ] && exit 0
 
-# 2. One small StyleGAN2 per genre, all four at once (a GPU has room for them).
-# ADA is off: its grid_sample has no double backward on CUDA, which lazy R1 needs (engine issue).
+# 2. One small StyleGAN2 per genre, all four at once (a GPU has room for them), ADA on
+# (the paintings per genre are a few thousand: ADA is what keeps D from over-fitting them).
+# The time limit lives in a config file: the train CLI reads any TrainConfig field from it.
+echo "{\"max_minutes\": $MINUTES}" > "$WORK/limits.json"
 pids=()
 for g in $GENRES; do
-  "$PY" -m training train --data "$WORK/packs/$g-64.pack" --run-dir "$WORK/runs/$g" \
-    --resolution 64 --z-dim 256 --w-dim 256 --mapping-layers 4 --channel-base 8192 --channel-max 128 \
-    --batch 32 --kimg "$KIMG" --no-ada --tick 10 --snap 10 --keep 2 --mirror --seed 0 \
-    --device "$DEVICE" --no-progress > "$WORK/runs/$g.log" 2>&1 &
+  # shellcheck disable=SC2086  # EXTRA is a list of flags
+  "$PY" -m training train --config "$WORK/limits.json" --data "$WORK/packs/$g-$RES.pack" \
+    --run-dir "$WORK/runs/$g" --resolution "$RES" --z-dim 256 --w-dim 256 --mapping-layers 4 \
+    --channel-base 8192 --channel-max 128 --batch 32 --kimg "$KIMG" --tick 10 --snap 50 --keep 2 \
+    --mirror --seed 0 --device "$DEVICE" --no-progress $EXTRA > "$WORK/runs/$g.log" 2>&1 &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
-# 3. Keep only the EMA generator, in float16: about 4 MB per genre, and the run's
-# statistics beside it (manage.py demo imports them, so the run page charts them).
+# 3. Keep only the EMA generator, in float16, and the run's statistics beside it
+# (manage.py demo imports them, so the run page charts them).
 for g in $GENRES; do
-  "$PY" -m training.demo.slim "$WORK/runs/$g" "$OUT/$g-64.pt"
-  cp "$WORK/runs/$g/stats.jsonl" "$OUT/$g-64.stats.jsonl"
+  "$PY" -m training.demo.slim "$WORK/runs/$g" "$OUT/$g-$RES.pt"
+  cp "$WORK/runs/$g/stats.jsonl" "$OUT/$g-$RES.stats.jsonl"
 done

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from training.engine.config import NetworkConfig
+from training.engine.config import NetworkConfig, with_saved_defaults
 from training.engine.dataset import file_sha256
 from training.engine.networks import Generator, build_networks
 
@@ -100,8 +100,16 @@ def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
         ) from exc
     if not isinstance(state, dict) or "meta_json" not in state:
         raise CheckpointError(f"{path} is not an AI Art Gallery checkpoint (no metadata inside).")
-    state["meta"] = json.loads(state.pop("meta_json"))
+    state["meta"] = _normalised_meta(json.loads(state.pop("meta_json")))
     return state
+
+
+def _normalised_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """Metadata with the network config completed by the defaults of the time it was saved."""
+    config = meta.get("config")
+    if isinstance(config, dict) and isinstance(config.get("network"), dict):
+        meta["config"] = {**config, "network": with_saved_defaults(config["network"])}
+    return meta
 
 
 def list_checkpoints(run_dir: Path | str) -> list[Path]:
@@ -131,7 +139,7 @@ def checkpoint_metadata(path: Path | str) -> dict[str, Any]:
             meta = json.loads(side.read_text())
         except ValueError as exc:
             raise CheckpointError(f"Checkpoint sidecar {side} is not valid JSON ({exc}).") from exc
-        return {k: v for k, v in meta.items() if k not in ("sha256", "file", "size")}
+        return _normalised_meta({k: v for k, v in meta.items() if k not in ("sha256", "file", "size")})
     return load_checkpoint(path)["meta"]
 
 

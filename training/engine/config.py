@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 STYLE_MODES = ("modulated", "adain")
+RESAMPLINGS = ("stylegan2", "legacy")
+
+
+def with_saved_defaults(network: dict[str, Any]) -> dict[str, Any]:
+    """A network dict read from a checkpoint, with the values of keys added since it was written:
+    checkpoints from before ``resampling`` existed hold the legacy layers."""
+    return {"resampling": "legacy", **network}
 
 
 @dataclass
@@ -26,6 +33,14 @@ class NetworkConfig:
     style_mode: str = "modulated"
     num_classes: int = 0
     mbstd_group: int = 4
+    resampling: str = field(
+        default="stylegan2",
+        metadata={
+            "help": "how blocks change resolution: 'stylegan2' (transposed 3x3 stride-2 conv + [1,3,3,1] "
+            "blur in G, blur + stride-2 conv in D) or 'legacy' (the first engine's resize-then-convolve, "
+            "kept so older checkpoints load)"
+        },
+    )
 
     def __post_init__(self) -> None:
         self.validate()
@@ -55,6 +70,11 @@ class NetworkConfig:
         if not isinstance(lr_mult, (int, float)) or not (0 < lr_mult <= 1):
             raise ValueError(
                 f"NetworkConfig.mapping_lr_mult={lr_mult!r} must be a number in (0, 1] (StyleGAN uses 0.01)."
+            )
+        if self.resampling not in RESAMPLINGS:
+            raise ValueError(
+                f"NetworkConfig.resampling={self.resampling!r} is unknown: "
+                f"choose one of {', '.join(RESAMPLINGS)}."
             )
         if self.style_mode not in STYLE_MODES:
             raise ValueError(

@@ -44,6 +44,15 @@ class StyleGANLoss:
         self.reduce_mean = reduce_mean or (lambda t: t)
         device = next(G.parameters()).device
         self.pl_mean = torch.zeros([], device=device)
+        # The main passes may run through compiled copies (``compile_main``); R1 and path
+        # length need double backward, which compiled graphs lack, so they use the modules.
+        self.synthesis_main: Callable[..., Tensor] = G.synthesis
+        self.D_main: Callable[..., Tensor] = D
+
+    def compile_main(self) -> None:
+        """Route the G and D main passes through ``torch.compile`` (same parameters)."""
+        self.synthesis_main = torch.compile(self.G.synthesis)
+        self.D_main = torch.compile(self.D)
 
     # Forward passes ---------------------------------------------------------------------
 
@@ -60,26 +69,32 @@ class StyleGANLoss:
             ws = torch.where(take[:, :, None], ws2, ws)
         return ws
 
-    def generate(self, z: Tensor, c: Tensor | None, update_w_avg: bool = False) -> tuple[Tensor, Tensor]:
+    def generate(
+        self, z: Tensor, c: Tensor | None, update_w_avg: bool = False, main: bool = False
+    ) -> tuple[Tensor, Tensor]:
         ws = self.mapping(z, c, update_w_avg=update_w_avg)
-        return self.G.synthesis(ws, noise_mode="random"), ws
+        synthesis = self.synthesis_main if main else self.G.synthesis
+        return synthesis(ws, noise_mode="random"), ws
 
-    def discriminate(self, img: Tensor, c: Tensor | None) -> Tensor:
+    def discriminate(self, img: Tensor, c: Tensor | None, main: bool = False) -> Tensor:
         if self.augment_pipe is not None:
             img = self.augment_pipe(img)
-        return self.D(img, c).float()
+        return (self.D_main if main else self.D)(img, c).float()
 
     # Loss terms -------------------------------------------------------------------------
 
     def g_main(self, z: Tensor, c: Tensor | None) -> Tensor:
         """Non-saturating loss: softplus(-D(G(z))); also updates the w_avg used for truncation."""
         with self.autocast():
-            img, _ = self.generate(z, c, update_w_avg=True)
-            logits = self.discriminate(img, c)
+            img, _ = self.generate(z, c, update_w_avg=True, main=True)
+            logits = self.discriminate(img, c, main=True)
         return F.softplus(-logits).mean()
 
     def g_path_length(self, z: Tensor, c: Tensor | None, interval: int) -> tuple[Tensor, Tensor]:
-        """Path-length penalty (fp32: second-order gradients overflow easily in half precision)."""
+        """Path-length penalty (fp32: second-order gradients overflow easily in half precision).
+
+        ``z``/``c`` are latents of its own, not the main step's (as in StyleGAN2), so the
+        penalty is measured on images the main loss has not just pushed on."""
         n = max(1, z.shape[0] // self.pl_batch_shrink)
         img, ws = self.generate(z[:n], c[:n] if c is not None else None)
         h, w = img.shape[2], img.shape[3]
@@ -97,9 +112,9 @@ class StyleGANLoss:
         """softplus(D(fake)) + softplus(-D(real)); returns the loss and D(real) logits for ADA."""
         with self.autocast():
             with torch.no_grad():
-                fake, _ = self.generate(z, gen_c)
-            fake_logits = self.discriminate(fake, gen_c)
-            real_logits = self.discriminate(real, real_c)
+                fake, _ = self.generate(z, gen_c, main=True)
+            fake_logits = self.discriminate(fake, gen_c, main=True)
+            real_logits = self.discriminate(real, real_c, main=True)
         loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
         return loss, real_logits.detach()
 

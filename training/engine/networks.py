@@ -11,6 +11,17 @@ the 4x4 block has ``conv1`` (w0) and ``torgb`` (w1); every later block at
 resolution r has ``conv0`` (upsampling), ``conv1`` and ``torgb``, and its
 ``conv0`` shares the w of the previous block's ``torgb``.
 
+Resampling (``NetworkConfig.resampling``): "stylegan2", StyleGAN2's own layers, is
+what new runs use: the generator's up-sampling conv is a transposed 3x3 stride-2
+convolution at the input resolution followed by the [1,3,3,1] blur (a quarter of
+the multiply-adds of convolving at the output resolution; at 256 px, channel base
+16384, that is 3.7 of the synthesis network's 15.3 G multiply-adds saved per image),
+and the discriminator's down-sampling conv is a blur followed by a stride-2 3x3
+conv, so its taps sit on the full-resolution grid. "legacy" is the engine's first
+design (resize, then convolve at the higher resolution; blur-subsample, then a 3x3
+at the lower one), kept so the checkpoints written before it load and paint as
+they were trained: a checkpoint whose config has no ``resampling`` key is legacy.
+
 No custom CUDA: everything is ordinary PyTorch ops, so it runs on CPU, CUDA and
 under ``torch.autocast``. Normalisation and (de)modulation are done in float32.
 """
@@ -58,8 +69,43 @@ def downsample2d(x: Tensor) -> Tensor:
 
 
 def upsample2d(x: Tensor) -> Tensor:
-    """2x upsampling; bilinear at scale 2 is the [1,3,3,1] filter of StyleGAN2."""
+    """Legacy 2x upsampling: bilinear, which is the [1,3,3,1] filter inside the image
+    but repeats the edge pixels at the border."""
     return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+
+
+def upsample2d_fir(x: Tensor) -> Tensor:
+    """StyleGAN2's 2x upsampling: zero insertion, then the [1,3,3,1] filter with gain 4,
+    zero padding outside the image. One depthwise transposed conv; equal to ``upsample2d``
+    away from the border pixels."""
+    c = x.shape[1]
+    k = _blur_kernel(c, x.device, x.dtype) * 4
+    return F.conv_transpose2d(x, k, stride=2, padding=1, groups=c)
+
+
+def blur2d(x: Tensor, pad: int) -> Tensor:
+    """[1,3,3,1] blur at the same rate with ``pad`` zeros each side (size + 2*pad - 3)."""
+    c = x.shape[1]
+    return F.conv2d(F.pad(x, (pad, pad, pad, pad)), _blur_kernel(c, x.device, x.dtype), groups=c)
+
+
+def conv_up2d(x: Tensor, weight: Tensor, groups: int = 1) -> Tensor:
+    """StyleGAN2's up-sampling 3x3 conv: a transposed stride-2 conv at the input
+    resolution (out 2H+1), then the [1,3,3,1] blur with gain 4 (out 2H).
+
+    ``weight`` is [out, in/groups, 3, 3] as for ``F.conv2d``; it is flipped so that the
+    result is the same function as zero-insertion up-sampling, blur and a 3x3
+    correlation with ``weight`` at the output resolution, at a quarter of the cost.
+    """
+    k = weight.shape[-1]
+    if groups == 1:
+        wt = weight.flip([2, 3]).transpose(0, 1)
+    else:
+        out_total, in_per_group = weight.shape[0], weight.shape[1]
+        wt = weight.flip([2, 3]).reshape(groups, out_total // groups, in_per_group, k, k)
+        wt = wt.transpose(1, 2).reshape(groups * in_per_group, out_total // groups, k, k)
+    x = F.conv_transpose2d(x, wt, stride=2, groups=groups)
+    return blur2d(x, pad=1) * 4
 
 
 def styles_fp32(affine: nn.Module, w: Tensor) -> Tensor:
@@ -123,10 +169,12 @@ class EqualConv2d(nn.Module):
         activation: str = "linear",
         up: bool = False,
         down: bool = False,
+        resampling: str = "stylegan2",
     ) -> None:
         super().__init__()
         if up and down:
             raise ValueError("EqualConv2d cannot both upsample and downsample.")
+        self.resampling = resampling
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size
@@ -138,13 +186,26 @@ class EqualConv2d(nn.Module):
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.up:
-            x = upsample2d(x)
-        if self.down:
-            # Blur-then-subsample before the conv: same receptive field, 4x cheaper.
-            x = downsample2d(x)
         w = self.weight * self.weight_gain
-        x = F.conv2d(x, w if torch.is_autocast_enabled() else w.to(x.dtype), padding=self.kernel_size // 2)
+        w = w if torch.is_autocast_enabled() else w.to(x.dtype)
+        if self.up:
+            x = conv_up2d(x, w) if self.resampling == "stylegan2" else upsample2d(x)
+        if self.down and self.resampling == "stylegan2":
+            # StyleGAN2: blur at full resolution, then a stride-2 conv, whose taps lie on the
+            # full-resolution grid: a 3x3 sees 3 + 3 = 6 input pixels across (blur included).
+            if self.kernel_size == 1:
+                # A 1x1 after blur+subsample is the same as blur + stride-2 1x1, and cheaper.
+                x = F.conv2d(downsample2d(x), w)
+            else:
+                x = F.conv2d(blur2d(x, pad=2), w, stride=2)
+        else:
+            if self.down:
+                # Legacy: blur and subsample first, then the 3x3 at the lower resolution; its
+                # taps lie 2 input pixels apart, so it spans 4 + 2*2 = 8 input pixels but never
+                # sees detail finer than the blur lets through (the same multiply-adds).
+                x = downsample2d(x)
+            if not (self.up and self.resampling == "stylegan2"):
+                x = F.conv2d(x, w, padding=self.kernel_size // 2)
         if self.bias is not None:
             x = x + self.bias.to(x.dtype).view(1, -1, 1, 1)
         if self.activation == "lrelu":
@@ -154,7 +215,7 @@ class EqualConv2d(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}->{self.out_channels}, k={self.kernel_size}, "
-            f"up={self.up}, down={self.down}, act={self.activation}"
+            f"up={self.up}, down={self.down}, act={self.activation}, resampling={self.resampling}"
         )
 
 
@@ -236,9 +297,17 @@ class StyleConv(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, w_dim: int, resolution: int, style_mode: str, up: bool
+        self,
+        in_channels: int,
+        out_channels: int,
+        w_dim: int,
+        resolution: int,
+        style_mode: str,
+        up: bool,
+        resampling: str = "stylegan2",
     ) -> None:
         super().__init__()
+        self.resampling = resampling
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.resolution = resolution
@@ -259,13 +328,15 @@ class StyleConv(nn.Module):
 
     def forward(self, x: Tensor, w: Tensor, noise_mode: str, noise: Tensor | None = None) -> Tensor:
         n = x.shape[0]
-        if self.up:
+        transposed = self.up and self.resampling == "stylegan2"
+        if self.up and not transposed:
             x = upsample2d(x)
         weight = self.weight.float() * self.weight_gain
         if self.style_mode == "modulated":
-            x = self._modulated_conv(x, styles_fp32(self.affine, w), weight)
+            x = self._modulated_conv(x, styles_fp32(self.affine, w), weight, transposed)
         else:
-            x = F.conv2d(x, weight if torch.is_autocast_enabled() else weight.to(x.dtype), padding=1)
+            weight = weight if torch.is_autocast_enabled() else weight.to(x.dtype)
+            x = conv_up2d(x, weight) if transposed else F.conv2d(x, weight, padding=1)
         x = x + self._noise(x, noise_mode, noise)
         x = lrelu(x + self.bias.to(x.dtype).view(1, -1, 1, 1))
         if self.style_mode == "adain":
@@ -278,7 +349,7 @@ class StyleConv(nn.Module):
             x = (xf * scale.view(n, -1, 1, 1) + shift.view(n, -1, 1, 1)).to(x.dtype)
         return _clamp_half(x)
 
-    def _modulated_conv(self, x: Tensor, styles: Tensor, weight: Tensor) -> Tensor:
+    def _modulated_conv(self, x: Tensor, styles: Tensor, weight: Tensor, transposed: bool = False) -> Tensor:
         """Convolve with weights scaled by ``styles`` [N, in] and demodulated, in float32 math.
 
         Training uses the mathematically equal but batch-friendly form (scale the
@@ -291,15 +362,18 @@ class StyleConv(nn.Module):
             demod = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, out]
         cast = not torch.is_autocast_enabled()
         if self.training:
+            # Demodulation is a per-output-channel scale, so it commutes with the blur.
             x = x * styles.to(x.dtype).view(n, -1, 1, 1)
-            x = F.conv2d(x, weight.to(x.dtype) if cast else weight, padding=1)
+            wc = weight.to(x.dtype) if cast else weight
+            x = conv_up2d(x, wc) if transposed else F.conv2d(x, wc, padding=1)
             return x * demod.to(x.dtype).view(n, -1, 1, 1)
         wmod = weight.unsqueeze(0) * styles.view(n, 1, -1, 1, 1) * demod.view(n, -1, 1, 1, 1)
         h, wd = x.shape[2], x.shape[3]
         xg = x.reshape(1, n * self.in_channels, h, wd)
         wg = wmod.reshape(n * self.out_channels, self.in_channels, 3, 3)
-        x = F.conv2d(xg, wg.to(x.dtype) if cast else wg, padding=1, groups=n)
-        return x.reshape(n, self.out_channels, h, wd)
+        wg = wg.to(x.dtype) if cast else wg
+        x = conv_up2d(xg, wg, groups=n) if transposed else F.conv2d(xg, wg, padding=1, groups=n)
+        return x.reshape(n, self.out_channels, x.shape[2], x.shape[3])
 
     def _noise(self, x: Tensor, noise_mode: str, noise: Tensor | None) -> Tensor:
         n, _, h, w = x.shape
@@ -339,16 +413,25 @@ class ToRGB(nn.Module):
 
 class SynthesisBlock(nn.Module):
     def __init__(
-        self, in_channels: int, out_channels: int, w_dim: int, resolution: int, style_mode: str
+        self,
+        in_channels: int,
+        out_channels: int,
+        w_dim: int,
+        resolution: int,
+        style_mode: str,
+        resampling: str = "stylegan2",
     ) -> None:
         super().__init__()
         self.resolution = resolution
+        self.resampling = resampling
         self.is_first = in_channels == 0
         if self.is_first:
             self.const = nn.Parameter(torch.randn(out_channels, 4, 4))
             self.conv0 = None
         else:
-            self.conv0 = StyleConv(in_channels, out_channels, w_dim, resolution, style_mode, up=True)
+            self.conv0 = StyleConv(
+                in_channels, out_channels, w_dim, resolution, style_mode, up=True, resampling=resampling
+            )
         self.conv1 = StyleConv(out_channels, out_channels, w_dim, resolution, style_mode, up=False)
         self.torgb = ToRGB(out_channels, w_dim)
         self.num_conv = 1 if self.is_first else 2
@@ -369,7 +452,9 @@ class SynthesisBlock(nn.Module):
             x = self.conv0(x, ws[:, 0], noise_mode, noise[0])
             x = self.conv1(x, ws[:, 1], noise_mode, noise[1])
         y = self.torgb(x, ws[:, self.num_conv])
-        img = y if img is None else upsample2d(img) + y
+        if img is not None:
+            img = upsample2d_fir(img) if self.resampling == "stylegan2" else upsample2d(img)
+        img = y if img is None else img + y
         return x, img
 
 
@@ -386,7 +471,9 @@ class SynthesisNetwork(nn.Module):
         blocks = []
         for res in resolutions:
             in_ch = 0 if res == 4 else cfg.channels_at(res // 2)
-            blocks.append(SynthesisBlock(in_ch, cfg.channels_at(res), cfg.w_dim, res, cfg.style_mode))
+            blocks.append(
+                SynthesisBlock(in_ch, cfg.channels_at(res), cfg.w_dim, res, cfg.style_mode, cfg.resampling)
+            )
         self.blocks = nn.ModuleList(blocks)
         self.reset_const_noise(seed=0)
 
@@ -498,13 +585,25 @@ def minibatch_stddev(x: Tensor, group_size: int) -> Tensor:
 
 
 class DiscriminatorBlock(nn.Module):
-    """Residual block: two 3x3 convs (second downsamples) plus a 1x1 downsampling skip."""
+    """Residual block: two 3x3 convs (second downsamples) plus a 1x1 downsampling skip.
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    Why the stride-2 form matters (the demo models' speckle): in the legacy block only
+    ``conv0`` sees the full-resolution grid; ``conv1`` sees a blurred, subsampled copy. So
+    the top block can tell how much pixel-level detail an image has, but little about its
+    shape, and a generator can answer the paintings' brush strokes with per-pixel noise:
+    the shipped 64-px portraits' samples have mean absolute Laplacian 27.5 with noise on,
+    3.0 with it off, the real paintings 25.6. With blur + stride-2 conv both 3x3 layers
+    look at full-resolution neighbourhoods (docs/benchmarks.md, *Speckle*).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, resampling: str = "stylegan2") -> None:
         super().__init__()
         self.conv0 = EqualConv2d(in_channels, in_channels, 3, activation="lrelu")
-        self.conv1 = EqualConv2d(in_channels, out_channels, 3, activation="lrelu", down=True)
-        self.skip = EqualConv2d(in_channels, out_channels, 1, bias=False, down=True)
+        self.conv1 = EqualConv2d(
+            in_channels, out_channels, 3, activation="lrelu", down=True, resampling=resampling
+        )
+        # Blur + stride-2 1x1 without bias in both modes; summed with the main path, times sqrt(0.5).
+        self.skip = EqualConv2d(in_channels, out_channels, 1, bias=False, down=True, resampling=resampling)
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.skip(x)
@@ -530,7 +629,7 @@ class Discriminator(nn.Module):
         blocks = []
         res = cfg.resolution
         while res > 4:
-            blocks.append(DiscriminatorBlock(cfg.channels_at(res), cfg.channels_at(res // 2)))
+            blocks.append(DiscriminatorBlock(cfg.channels_at(res), cfg.channels_at(res // 2), cfg.resampling))
             res //= 2
         self.blocks = nn.ModuleList(blocks)
         c4 = cfg.channels_at(4)

@@ -39,6 +39,31 @@ class TrainConfig:
     precision: str = "auto"
     device: str = "auto"
     keep_checkpoints: int = 0  # 0 = keep every checkpoint; n > 0 = only the newest n
+    max_minutes: float | None = field(
+        default=None,
+        metadata={
+            "help": "stop (with a checkpoint) after this many minutes of this process's training, "
+            "even before total_kimg: a run sized by the time a GPU is lent for; empty = no limit"
+        },
+    )
+    data_on_device: bool = field(
+        default=True,
+        metadata={
+            "help": "on CUDA, hold the packed dataset in GPU memory when it fits (a quarter of the free "
+            "memory at most) and gather each batch there"
+        },
+    )
+    channels_last: bool = field(
+        default=False,
+        metadata={"help": "on CUDA, keep weights and activations channels-last (NHWC); ignored on the CPU"},
+    )
+    compile: bool = field(
+        default=False,
+        metadata={
+            "help": "torch.compile the main G and D passes (the lazy R1 and path-length passes stay eager: "
+            "compiled graphs have no double backward); the first steps then take minutes"
+        },
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.network, dict):
@@ -61,6 +86,8 @@ class TrainConfig:
             _positive_number(name, getattr(self, name))
         if self.metric_kimg is not None:
             _positive_number("metric_kimg", self.metric_kimg)
+        if self.max_minutes is not None:
+            _positive_number("max_minutes", self.max_minutes)
         if self.r1_gamma is not None and not (_is_number(self.r1_gamma) and self.r1_gamma >= 0):
             raise ValueError(
                 f"TrainConfig.r1_gamma={self.r1_gamma!r} must be >= 0, or None for the automatic value."
@@ -81,6 +108,9 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig.keep_checkpoints={self.keep_checkpoints!r} must be 0 (keep all) or a positive count."
             )
+        for name in ("data_on_device", "channels_last", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"TrainConfig.{name}={getattr(self, name)!r} must be true or false.")
         if self.precision not in PRECISIONS:
             raise ValueError(
                 f"TrainConfig.precision={self.precision!r} is unknown: choose one of {', '.join(PRECISIONS)}."

@@ -8,7 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training.engine.augment import AdaController, AugmentPipe, affine_warp
+from training.engine.augment import (
+    AdaController,
+    AugmentPipe,
+    affine_warp,
+    downsample2x_sym6,
+    filtered_warp,
+    upsample2x_sym6,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +136,43 @@ def test_augmentations_are_twice_differentiable_without_grid_sample(monkeypatch)
     (grad,) = torch.autograd.grad(y.square().sum(), x, create_graph=True)
     (grad2,) = torch.autograd.grad(grad.square().sum(), x)
     assert torch.isfinite(grad2).all() and grad2.abs().sum() > 0
+
+
+def test_geometric_warp_is_anti_aliased():
+    """A pixel checkerboard (all its energy at the Nyquist frequency) rotated and shrunk: a plain
+    bilinear warp folds it into coarse moire, the sym6-filtered warp of ADA removes it."""
+    i = torch.arange(32)
+    board = ((i[:, None] + i[None, :]) % 2 * 2 - 1).float()[None, None].repeat(1, 3, 1, 1)
+    angle, scale = 0.7, 1.5  # output-to-input: coordinates spread 1.5x, i.e. the picture shrinks
+    c, s = scale * math.cos(angle), scale * math.sin(angle)
+    theta = torch.tensor([[[c, -s, 0.0], [s, c, 0.0]]])
+
+    def coarse(t: torch.Tensor) -> float:  # spread of 4x4 block means: low-frequency content
+        return F.avg_pool2d(t, 4)[..., 1:-1, 1:-1].std().item()
+
+    assert coarse(affine_warp(board, theta)) > 0.1
+    assert coarse(filtered_warp(board, theta)) < coarse(affine_warp(board, theta)) / 20
+
+
+def test_sym6_resampling_round_trips_and_the_identity_warp_keeps_the_picture():
+    torch.manual_seed(6)
+    x = F.interpolate(torch.randn(2, 3, 8, 8, dtype=torch.float64), size=32, mode="bicubic")
+    assert upsample2x_sym6(x).shape == (2, 3, 64, 64)
+    assert torch.allclose(
+        downsample2x_sym6(upsample2x_sym6(x))[..., 4:-4, 4:-4], x[..., 4:-4, 4:-4], atol=1e-9
+    )
+    identity = torch.tensor([[[1.0, 0, 0], [0, 1.0, 0]]], dtype=torch.float64).repeat(2, 1, 1)
+    assert torch.allclose(filtered_warp(x, identity)[..., 4:-4, 4:-4], x[..., 4:-4, 4:-4], atol=1e-5)
+
+
+def test_bgc_includes_luma_flip():
+    """ADA's bgc pipeline flips luma (x -> grey axis mirror) with probability p; on by default."""
+    pipe = AugmentPipe()
+    assert pipe.luma_flip
+    pipe.p.fill_(0.999)
+    grey = torch.full((64, 3, 8, 8), 0.5)
+    torch.manual_seed(7)
+    out = pipe._colour(grey, pipe.p, 64, grey.device)
+    # Brightness rarely takes mid-grey below 0 (std 0.2); the flip sends about half the samples there.
+    below = int((out.mean(dim=[1, 2, 3]) < 0).sum())
+    assert 16 <= below <= 48

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
+from training.engine.checkpoint import checkpoint_metadata, load_generator
 from training.engine.config import NetworkConfig
-from training.engine.networks import Discriminator, Generator, build_networks, minibatch_stddev
+from training.engine.generate import generate_images
+from training.engine.networks import (
+    Discriminator,
+    Generator,
+    build_networks,
+    conv_up2d,
+    minibatch_stddev,
+    upsample2d,
+)
 
 
 @pytest.mark.parametrize("resolution", [32, 64, 128, 256, 512, 1024])
@@ -239,3 +251,61 @@ def test_channel_schedule_follows_base_and_max() -> None:
     assert [cfg.channels_at(r) for r in (4, 32, 64, 128, 256)] == [512, 512, 256, 128, 64]
     G = Generator(NetworkConfig(resolution=64, z_dim=8, w_dim=8, channel_base=512, channel_max=16))
     assert [b.conv1.out_channels for b in G.synthesis.blocks] == [16, 16, 16, 16, 8]
+
+
+def test_stylegan2_upsampling_conv_is_the_resize_conv_at_a_quarter_of_the_cost() -> None:
+    """The transposed stride-2 conv + [1,3,3,1] blur computes, away from the border, exactly the
+    legacy layer (bilinear 2x, then a 3x3 at the output resolution), per sample and grouped."""
+    torch.manual_seed(1)
+    x = torch.randn(2, 5, 8, 8, dtype=torch.float64)
+    w = torch.randn(7, 5, 3, 3, dtype=torch.float64)
+    new = conv_up2d(x, w)
+    old = F.conv2d(upsample2d(x), w, padding=1)
+    assert new.shape == old.shape == (2, 7, 16, 16)
+    assert torch.allclose(new[..., 2:-2, 2:-2], old[..., 2:-2, 2:-2], atol=1e-12)
+    assert not torch.allclose(new, old)  # zero padding at the border, as in StyleGAN2
+    wg = torch.randn(2 * 7, 5, 3, 3, dtype=torch.float64)
+    grouped = conv_up2d(x.reshape(1, 10, 8, 8), wg, groups=2).reshape(2, 7, 16, 16)
+    assert torch.allclose(grouped, torch.cat([conv_up2d(x[:1], wg[:7]), conv_up2d(x[1:], wg[7:])]))
+
+
+@pytest.mark.parametrize("resampling", ["stylegan2", "legacy"])
+def test_both_resamplings_train_and_their_inference_forms_agree(tiny_config, resampling: str) -> None:
+    torch.manual_seed(0)
+    G, D = build_networks(tiny_config(resampling=resampling))
+    z = torch.randn(3, 32)
+    with torch.no_grad():
+        assert torch.allclose(G.train()(z, noise_mode="const"), G.eval()(z, noise_mode="const"), atol=1e-4)
+    img = G.train()(z)
+    D(img).sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in G.synthesis.parameters())
+
+
+def test_the_two_resamplings_are_different_networks_of_the_same_shape(tiny_config) -> None:
+    torch.manual_seed(0)
+    G_new, D_new = build_networks(tiny_config())
+    torch.manual_seed(0)
+    G_old, D_old = build_networks(tiny_config(resampling="legacy"))
+    assert {k: v.shape for k, v in G_new.state_dict().items()} == {
+        k: v.shape for k, v in G_old.state_dict().items()
+    }
+    G_old.load_state_dict(G_new.state_dict())
+    D_old.load_state_dict(D_new.state_dict())
+    z = torch.randn(2, 32)
+    with torch.no_grad():
+        assert not torch.allclose(G_new.eval()(z, noise_mode="none"), G_old.eval()(z, noise_mode="none"))
+        img = torch.randn(2, 3, 32, 32)
+        assert not torch.allclose(D_new(img), D_old(img))
+    with pytest.raises(ValueError, match="resampling"):
+        NetworkConfig(resampling="nearest")
+
+
+def test_checkpoints_from_before_resampling_existed_load_as_legacy(tmp_path) -> None:
+    """The shipped demo models predate the option: they must still paint as they were trained."""
+    demo = Path(__file__).resolve().parents[3] / "training" / "demo" / "portrait-64.pt"
+    assert "resampling" not in json.loads(demo.with_suffix(".json").read_text())["config"]["network"]
+    G = load_generator(demo)
+    assert G.config.resampling == "legacy"
+    assert checkpoint_metadata(demo)["config"]["network"]["resampling"] == "legacy"
+    images = generate_images(G, [0, 1], noise_mode="none")
+    assert images.shape == (2, 64, 64, 3) and images.std() > 10
