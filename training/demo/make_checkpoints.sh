@@ -30,7 +30,7 @@ pids=()
 for g in $GENRES; do
   "$PY" -m training train --data "$WORK/packs/$g-64.pack" --run-dir "$WORK/runs/$g" \
     --resolution 64 --z-dim 256 --w-dim 256 --mapping-layers 4 --channel-base 8192 --channel-max 128 \
-    --batch 32 --kimg "$KIMG" --no-ada --tick 10 --snap 10 --keep 2 --mirror --seed 0 \
+    --batch-size 32 --total-kimg "$KIMG" --no-ada --tick-kimg 10 --checkpoint-kimg 10 --keep-checkpoints 2 --mirror --seed 0 \
     --device "$DEVICE" --no-progress > "$WORK/runs/$g.log" 2>&1 &
   pids+=($!)
 done
