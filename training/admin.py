@@ -24,7 +24,7 @@ from . import services
 from .charts import run_charts
 from .durations import format_duration
 from .forms import PRESET_LABELS, GenerateForm, MixingForm, StartRunForm, assess_start
-from .models import Checkpoint, Dataset, GenerationSchedule, TrainingRun, TrainingSample
+from .models import Checkpoint, Dataset, GenerationSchedule, TrainingRun, TrainingSample, WorkerNode
 
 START_PERM = "training.start_training"
 PUBLISH_PERM = "training.publish_checkpoint"
@@ -325,3 +325,17 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
     list_display = ("genre", "enabled", "every_hours", "count", "psi", "last_queued")
     list_editable = ("enabled", "every_hours", "count", "psi")
     readonly_fields = ("last_queued",)
+
+
+@admin.register(WorkerNode)
+class WorkerNodeAdmin(admin.ModelAdmin):
+    """Read-only: workers write these rows themselves (training.worker_presence)."""
+
+    list_display = ("name", "queues", "device", "gpus", "gpu_name", "processes", "last_seen")
+    ordering = ("name",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: WorkerNode | None = None) -> bool:
+        return False
