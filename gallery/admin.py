@@ -1,16 +1,32 @@
-"""Admin for rooms, artworks and mixing exhibits: publish what visitors see."""
+"""Admin for rooms, artworks and mixing exhibits: publish what visitors see.
+
+Also the gallery's side of a checkpoint: publishing it to its room, asking it
+for paintings or a mixing exhibit (buttons on the training run's page, needing
+``training.publish_checkpoint``), and each room's refresh schedule.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
-from .models import Artwork, Genre, MixingExhibit, MixingGrid, MixingSource
+from museum.queueing import broker_was_down
+from training.models import Checkpoint, GenerationSchedule
+
+from . import services
+from .forms import GenerateForm, MixingForm
+from .models import Artwork, Genre, MixingExhibit, MixingGrid, MixingSource, PaintingRequest
+
+PUBLISH_PERM = "training.publish_checkpoint"
 
 PROVENANCE_FIELDS = ("checkpoint", "seed", "psi", "truncation_cutoff", "noise_mode", "class_idx")
 FILE_FIELDS = (
@@ -202,3 +218,128 @@ class MixingExhibitAdmin(PublishActions, admin.ModelAdmin):
     @admin.display(description=_("sources"))
     def seeds(self, obj: MixingExhibit) -> str:
         return f"{len(obj.row_seeds)} A × {len(obj.col_seeds)} B"
+
+
+def saved_not_sent(request: PaintingRequest) -> str:
+    return gettext(
+        "%(request)s: saved as queued, but the task broker is unreachable right now; it will be sent "
+        "to a GPU worker as soon as the broker is back (checked every minute)."
+    ) % {"request": request}
+
+
+@admin.register(PaintingRequest)
+class PaintingRequestAdmin(admin.ModelAdmin):
+    """What was asked of the GPU workers, and how it went (read only: the
+    checkpoint buttons make requests)."""
+
+    list_display = ("__str__", "status", "requested_by", "created", "finished")
+    list_filter = ("status", "kind")
+    list_select_related = ("checkpoint", "requested_by")
+    readonly_fields = [f.name for f in PaintingRequest._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PaintingRequest | None = None) -> bool:
+        return False
+
+
+@admin.register(GenerationSchedule)
+class GenerationScheduleAdmin(admin.ModelAdmin):
+    """Each room's refresh schedule; also serves the checkpoint buttons (publish,
+    paint, mix) that the training run's page shows."""
+
+    list_display = ("genre", "enabled", "every_hours", "count", "psi", "last_queued")
+    list_editable = ("enabled", "every_hours", "count", "psi")
+    readonly_fields = ("last_queued",)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        # The names are the ones the run page's forms have always posted to.
+        return [
+            path(
+                "checkpoint/<int:checkpoint_id>/publish/",
+                wrap(require_POST(self.publish_view)),
+                name="training_checkpoint_publish",
+            ),
+            path(
+                "checkpoint/<int:checkpoint_id>/generate/",
+                wrap(require_POST(self.generate_view)),
+                name="training_checkpoint_generate",
+            ),
+            path(
+                "checkpoint/<int:checkpoint_id>/mix/",
+                wrap(require_POST(self.mix_view)),
+                name="training_checkpoint_mix",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _checkpoint(self, request: HttpRequest, checkpoint_id: int) -> Checkpoint:
+        if not request.user.has_perm(PUBLISH_PERM):
+            raise PermissionDenied
+        return get_object_or_404(Checkpoint.objects.select_related("run__genre"), pk=checkpoint_id)
+
+    def _back(self, checkpoint: Checkpoint) -> HttpResponseRedirect:
+        return redirect(reverse("admin:training_trainingrun_change", args=[checkpoint.run_id]))
+
+    def _form_errors(self, request: HttpRequest, form) -> None:
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
+
+    def publish_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
+        checkpoint = self._checkpoint(request, checkpoint_id)
+        form = GenerateForm(request.POST)
+        first_batch = form.cleaned_data["count"] if form.is_valid() and request.POST.get("first_batch") else 0
+        psi = form.cleaned_data["psi"] if form.is_valid() else 0.7
+        services.publish_checkpoint(checkpoint)
+        first = (
+            services.queue_generation(checkpoint, first_batch, psi, user=request.user)
+            if first_batch
+            else None
+        )
+        messages.success(
+            request,
+            gettext("%(checkpoint)s now paints the %(genre)s room.")
+            % {"checkpoint": checkpoint, "genre": checkpoint.run.genre.display_name},
+        )
+        if first is not None and broker_was_down(first):
+            messages.warning(request, saved_not_sent(first))
+        return self._back(checkpoint)
+
+    def generate_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
+        checkpoint = self._checkpoint(request, checkpoint_id)
+        form = GenerateForm(request.POST)
+        if not form.is_valid():
+            self._form_errors(request, form)
+            return self._back(checkpoint)
+        queued = services.queue_generation(
+            checkpoint, form.cleaned_data["count"], form.cleaned_data["psi"], user=request.user
+        )
+        if broker_was_down(queued):
+            messages.warning(request, saved_not_sent(queued))
+        else:
+            messages.success(
+                request,
+                gettext("%(count)d paintings from %(checkpoint)s are queued for a GPU worker.")
+                % {"count": form.cleaned_data["count"], "checkpoint": checkpoint},
+            )
+        return self._back(checkpoint)
+
+    def mix_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
+        checkpoint = self._checkpoint(request, checkpoint_id)
+        form = MixingForm(request.POST)
+        if not form.is_valid():
+            self._form_errors(request, form)
+            return self._back(checkpoint)
+        queued = services.queue_mixing_exhibit(
+            checkpoint, form.cleaned_data["rows"], form.cleaned_data["columns"], user=request.user
+        )
+        if broker_was_down(queued):
+            messages.warning(request, saved_not_sent(queued))
+        else:
+            messages.success(
+                request,
+                gettext("A style-mixing exhibit from %(checkpoint)s is queued.") % {"checkpoint": checkpoint},
+            )
+        return self._back(checkpoint)

@@ -302,3 +302,54 @@ class MixingCell(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grid} [{self.row}, {self.col}]"
+
+
+class PaintingRequest(models.Model):
+    """Paintings or a mixing exhibit asked of a checkpoint: the row is the
+    truth while the job waits for a GPU worker (``museum.queueing``), so a
+    request made while the broker was down is sent by the periodic sweep."""
+
+    class Kind(models.TextChoices):
+        ARTWORKS = "artworks", _("paintings")
+        EXHIBIT = "exhibit", _("mixing exhibit")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    checkpoint = models.ForeignKey(
+        settings.GALLERY_CHECKPOINT_MODEL,
+        on_delete=models.CASCADE,
+        related_name="painting_requests",
+        verbose_name=_("checkpoint"),
+    )
+    count = models.PositiveIntegerField(_("paintings"), default=0)
+    psi = models.FloatField(_("truncation ψ"), default=0.7)
+    rows = models.PositiveSmallIntegerField(_("rows"), default=0)
+    columns = models.PositiveSmallIntegerField(_("columns"), default=0)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent to the broker"), null=True, blank=True)
+    started = models.DateTimeField(_("started"), null=True, blank=True)
+    finished = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    # The ids of the artworks or the exhibit it made.
+    made = models.JSONField(_("made"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("painting request")
+        verbose_name_plural = _("painting requests")
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.EXHIBIT:
+            return f"Mixing exhibit {self.rows}×{self.columns} from {self.checkpoint}"
+        return f"{self.count} paintings from {self.checkpoint}"

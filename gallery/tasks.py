@@ -1,28 +1,26 @@
 """Celery tasks that paint the rooms (queue ``gpu``, routed by module).
 
-Thin: load the checkpoint by id and call ``gallery.generation``; torch is
-imported there, inside the functions, so the worker's parent never loads it.
+Thin: hand the request's id to ``gallery.services.carry_out``, which claims
+the row and calls ``gallery.generation``; torch is imported there, inside the
+functions, so the worker's parent never loads it.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from training.models import Checkpoint
-
 
 @shared_task(name="gallery.tasks.generate_artworks")
-def generate_artworks(checkpoint_id: int, count: int, psi: float = 0.7) -> list[int]:
-    """Paint ``count`` new artworks from checkpoint ``checkpoint_id``; return their ids."""
-    from .generation import generate_artworks as paint
+def generate_artworks(request_id: int) -> str:
+    """Paint the artworks painting request ``request_id`` asks for; safe to deliver twice."""
+    from .services import carry_out
 
-    checkpoint = Checkpoint.objects.get(pk=checkpoint_id)
-    return [artwork.pk for artwork in paint(checkpoint, count, psi=psi)]
+    return carry_out(request_id)
 
 
 @shared_task(name="gallery.tasks.build_mixing_exhibit")
-def build_mixing_exhibit(checkpoint_id: int, rows: int, columns: int) -> int:
-    """Build a style-mixing exhibit from checkpoint ``checkpoint_id``; return its id."""
-    from .generation import build_mixing_exhibit as build
+def build_mixing_exhibit(request_id: int) -> str:
+    """Build the mixing exhibit painting request ``request_id`` asks for; safe to deliver twice."""
+    from .services import carry_out
 
-    return build(Checkpoint.objects.get(pk=checkpoint_id), rows, columns).pk
+    return carry_out(request_id)

@@ -41,10 +41,13 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     timezone="UTC",
-    # Beat: re-queue training runs whose worker died, and queue room refreshes
-    # that are due (each room's schedule is a row staff edit in the admin).
+    # Beat: send again work that is queued but not taken (the broker was down)
+    # and runs or crawls whose worker died (museum/queueing.py), and queue room
+    # refreshes that are due (each room's schedule is a row staff edit).
     beat_schedule={
         "requeue-stale-training-runs": {"task": "training.periodic.requeue_stale_runs", "schedule": 60.0},
+        "requeue-stale-crawls": {"task": "scraper.periodic.requeue_stale_crawls", "schedule": 60.0},
+        "resend-waiting-paintings": {"task": "gallery.periodic.resend_waiting_paintings", "schedule": 60.0},
         "refresh-rooms": {"task": "gallery.periodic.refresh_rooms", "schedule": 300.0},
     },
 )

@@ -328,3 +328,16 @@ TRAINING_PROCESSES = env_int("TRAINING_PROCESSES", 0)
 WORKER_REPORT_SECONDS = env_int("WORKER_REPORT_SECONDS", 30)
 # The start form asks staff to confirm a run estimated to take longer than this.
 TRAINING_CONFIRM_HOURS = env_int("TRAINING_CONFIRM_HOURS", 48)
+# A run whose worker has not been heard from for this long is shown on its page
+# as "worker not heard from" instead of a live ETA (before it is stale).
+TRAINING_SILENT_SECONDS = env_int("TRAINING_SILENT_SECONDS", 3 * TRAINING_HEARTBEAT_SECONDS)
+
+# Crawls (scraper/services.py): how often a crawl's worker renews its
+# heartbeat, and after how long a silent crawl counts as lost and is re-queued.
+CRAWL_HEARTBEAT_SECONDS = env_int("CRAWL_HEARTBEAT_SECONDS", 5)
+CRAWL_STALE_SECONDS = env_int("CRAWL_STALE_SECONDS", 120)
+
+# Queued work (museum/queueing.py): a queued job the broker took but no worker
+# claimed is sent again after this long; one the broker refused is sent again
+# at the next sweep (every minute, on beat).
+QUEUE_RESEND_SECONDS = env_int("QUEUE_RESEND_SECONDS", 3600)

@@ -19,11 +19,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from museum.queueing import broker_was_down
 from scraper.curation import HINT_LABELS, QUALITY_HINTS, approve_images, reject_images
 from scraper.forms import RejectForm
 from scraper.imagecheck import THUMBNAIL_SIZE
 from scraper.models import CrawlJob, ScrapedImage
-from scraper.services import cancel_crawl, queue_crawl
+from scraper.services import cancel_crawl, start_crawl
 
 
 def can_start_crawls(request: HttpRequest) -> bool:
@@ -66,6 +67,8 @@ class CrawlJobAdmin(admin.ModelAdmin):
         "created",
         "started",
         "finished",
+        "worker",
+        "heartbeat",
         "error",
         "log",
     ]
@@ -92,18 +95,41 @@ class CrawlJobAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: CrawlJob, form, change: bool) -> None:
         if change:
             return
-        obj.started_by = request.user
-        obj.status = CrawlJob.Status.QUEUED
-        obj.query = obj.query.strip()
-        super().save_model(request, obj, form, change)
-        queue_crawl(obj)
+        # Through the same service as every other caller: it checks the
+        # permission, saves the job queued and sends it after commit.
+        job = start_crawl(obj.genre, obj.source, request.user, query=obj.query, item_limit=obj.item_limit)
+        obj.pk = job.pk
+        obj.refresh_from_db()
+        request.started_crawl = job  # told to staff once the admin's transaction commits
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
+        # The admin saves inside a transaction and the job is sent after its
+        # commit: only then is it known whether the broker took it.
+        response = super().add_view(request, form_url, extra_context)
+        job = getattr(request, "started_crawl", None)
+        if job is not None:
+            self.tell_queued(request, job)
+        return response
+
+    def tell_queued(self, request: HttpRequest, job: CrawlJob) -> None:
+        if broker_was_down(job):
+            self.message_user(
+                request,
+                _(
+                    "%(job)s is saved as queued, but the task broker is unreachable right now: it will be "
+                    "sent to a crawl worker as soon as the broker is back (checked every minute)."
+                )
+                % {"job": job},
+                messages.WARNING,
+            )
+        else:
+            self.message_user(
+                request, _("Crawl %(job)s queued. This page refreshes while it runs.") % {"job": job}
+            )
 
     def response_add(
         self, request: HttpRequest, obj: CrawlJob, post_url_continue: str | None = None
     ) -> HttpResponse:
-        self.message_user(
-            request, _("Crawl %(job)s queued. This page refreshes while it runs.") % {"job": obj}
-        )
         return HttpResponseRedirect(reverse("admin:scraper_crawljob_change", args=[obj.pk]))
 
     @admin.display(description=_("progress"))

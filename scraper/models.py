@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # A perceptual hash is 64 bits; it is also stored as eight 8-bit bands. Two
@@ -57,6 +60,15 @@ class CrawlJob(models.Model):
     finished = models.DateTimeField(_("finished"), null=True, blank=True)
     log_tail = models.TextField(_("log (last lines)"), blank=True)
     error = models.TextField(_("error"), blank=True)
+    # The lease (see scraper.services): the worker holding the token owns the
+    # running crawl while its heartbeat is fresh.
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    heartbeat = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    lease_token = models.CharField(_("lease token"), max_length=32, blank=True)
+    # When the stale-crawl check last sent this job again (one message per stale period).
+    requeued_at = models.DateTimeField(_("re-queued at"), null=True, blank=True)
+    # When the broker last took this job's message (museum.queueing).
+    sent_at = models.DateTimeField(_("sent to the broker"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]
@@ -74,6 +86,13 @@ class CrawlJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    def heartbeat_is_fresh(self, now: datetime | None = None) -> bool:
+        """True while the worker holding the lease has beaten recently enough."""
+        if self.heartbeat is None:
+            return False
+        now = now or timezone.now()
+        return now - self.heartbeat < timedelta(seconds=settings.CRAWL_STALE_SECONDS)
 
     @property
     def processed(self) -> int:

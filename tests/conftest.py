@@ -270,3 +270,39 @@ def wait_for(
             return result
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def broker_outage() -> Iterator[Callable[[], None]]:
+    """Point this process's Celery app at a Redis port nothing listens on, as a
+    broker outage looks to the web process; call the returned function to
+    bring the real broker back (also done at the end of the test)."""
+    from museum.celery import app
+
+    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+
+    def reconnect() -> None:
+        # Both caches hold connections to the old URL.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    def restore() -> None:
+        app.conf.broker_url, app.conf.broker_transport_options = saved
+        reconnect()
+
+    app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
+    app.conf.broker_transport_options = {}
+    reconnect()
+    try:
+        yield restore
+    finally:
+        restore()

@@ -1,9 +1,9 @@
-"""Admin for training runs: start one, watch it, cancel or resume it, publish
-its checkpoints and ask them for paintings.
+"""Admin for training runs: start one, watch it, cancel or resume it.
 
 Every page and button checks a permission: ``training.start_training`` to
-start, cancel and resume; ``training.publish_checkpoint`` to publish and
-generate; the view permission to watch. Curators hold none of these.
+start, cancel and resume; the view permission to watch. Curators hold none of
+these. The buttons that publish a checkpoint and paint from it are the
+gallery's (``gallery.admin``), shown on the run page by a gallery template tag.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from museum.queueing import broker_was_down
+
 from . import services
 from .charts import run_charts
 from .durations import format_duration
-from .forms import PRESET_LABELS, GenerateForm, MixingForm, StartRunForm, assess_start
-from .models import Checkpoint, Dataset, GenerationSchedule, TrainingRun, TrainingSample, WorkerNode
+from .forms import PRESET_LABELS, StartRunForm, assess_start
+from .models import Checkpoint, Dataset, TrainingRun, TrainingSample, WorkerNode
 
 START_PERM = "training.start_training"
 PUBLISH_PERM = "training.publish_checkpoint"
@@ -47,6 +49,13 @@ def queued_message(run_id: int, assessment) -> str:
         "run": run_id,
         "workers": ", ".join(w.describe() for w in assessment.workers),
     }
+
+
+def saved_not_sent(run: TrainingRun) -> str:
+    return _(
+        "Run %(run)s is saved as queued, but the task broker is unreachable right now: "
+        "it will be sent to a GPU worker as soon as the broker is back (checked every minute)."
+    ) % {"run": run.pk}
 
 
 @admin.register(TrainingRun)
@@ -110,21 +119,6 @@ class TrainingRunAdmin(admin.ModelAdmin):
                 wrap(self.sample_view),
                 name="training_trainingrun_sample",
             ),
-            path(
-                "checkpoint/<int:checkpoint_id>/publish/",
-                wrap(require_POST(self.publish_view)),
-                name="training_checkpoint_publish",
-            ),
-            path(
-                "checkpoint/<int:checkpoint_id>/generate/",
-                wrap(require_POST(self.generate_view)),
-                name="training_checkpoint_generate",
-            ),
-            path(
-                "checkpoint/<int:checkpoint_id>/mix/",
-                wrap(require_POST(self.mix_view)),
-                name="training_checkpoint_mix",
-            ),
             *super().get_urls(),
         ]
 
@@ -154,7 +148,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
                     except ValidationError as exc:
                         form.add_error(None, exc)
                     else:
-                        messages.success(request, queued_message(run.pk, assessment))
+                        if broker_was_down(run):
+                            messages.warning(request, saved_not_sent(run))
+                        else:
+                            messages.success(request, queued_message(run.pk, assessment))
                         return redirect("admin:training_trainingrun_change", run.pk)
         else:
             form = StartRunForm(preset=request.GET.get("preset", services.DEFAULT_PRESET))
@@ -188,15 +185,18 @@ class TrainingRunAdmin(admin.ModelAdmin):
             "run": run,
             "config": run.config,
             "network": run.config.get("network", {}),
-            "eta": format_duration(run.eta_seconds),
+            # A silent worker's last ETA is a guess about a process that may be
+            # gone: the page says what it knows, the last heartbeat's age.
+            "eta": format_duration(None if run.worker_is_silent else run.eta_seconds),
+            "silent": run.worker_is_silent,
+            "heartbeat_age": format_duration(run.heartbeat_age()),
+            "waiting_for_broker": run.status == TrainingRun.Status.QUEUED and run.sent_at is None,
             "charts": run_charts(run.history),
             "samples": samples,
             "last_sample": samples[-1] if samples else None,
             "checkpoints": checkpoints,
             "can_start": request.user.has_perm(START_PERM),
             "can_publish": request.user.has_perm(PUBLISH_PERM),
-            "generate_form": GenerateForm(auto_id=False),
-            "mixing_form": MixingForm(auto_id=False),
             "can_cancel": run.status in (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING),
             "can_resume": run.status in (TrainingRun.Status.CANCELLED, TrainingRun.Status.FAILED),
             "stale": run.status == TrainingRun.Status.RUNNING and not run.heartbeat_is_fresh(),
@@ -240,56 +240,21 @@ class TrainingRunAdmin(admin.ModelAdmin):
     def resume_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
         require_perm(request, START_PERM)
         run = get_object_or_404(TrainingRun, pk=run_id)
-        self._apply(
-            request,
-            lambda: services.resume_run(run),
-            _("Run %(run)s is queued again; it resumes from its latest checkpoint.") % {"run": run.pk},
-        )
+        try:
+            resumed = services.resume_run(run)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            if broker_was_down(resumed):
+                messages.warning(request, saved_not_sent(resumed))
+            else:
+                messages.success(
+                    request,
+                    _("Run %(run)s is queued again; it resumes from its latest checkpoint.")
+                    % {"run": run.pk},
+                )
         return self._back(run.pk)
-
-    def publish_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
-        require_perm(request, PUBLISH_PERM)
-        checkpoint = get_object_or_404(Checkpoint, pk=checkpoint_id)
-        form = GenerateForm(request.POST)
-        first_batch = form.cleaned_data["count"] if form.is_valid() and request.POST.get("first_batch") else 0
-        psi = form.cleaned_data["psi"] if form.is_valid() else 0.7
-        services.publish_checkpoint(checkpoint, first_batch=first_batch, psi=psi)
-        messages.success(
-            request,
-            _("%(checkpoint)s now paints the %(genre)s room.")
-            % {"checkpoint": checkpoint, "genre": checkpoint.run.genre.display_name},
-        )
-        return self._back(checkpoint.run_id)
-
-    def generate_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
-        require_perm(request, PUBLISH_PERM)
-        checkpoint = get_object_or_404(Checkpoint, pk=checkpoint_id)
-        form = GenerateForm(request.POST)
-        if not form.is_valid():
-            for field, errors in form.errors.items():
-                messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
-            return self._back(checkpoint.run_id)
-        services.queue_generation(checkpoint, form.cleaned_data["count"], form.cleaned_data["psi"])
-        messages.success(
-            request,
-            _("%(count)d paintings from %(checkpoint)s are queued for a GPU worker.")
-            % {"count": form.cleaned_data["count"], "checkpoint": checkpoint},
-        )
-        return self._back(checkpoint.run_id)
-
-    def mix_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
-        require_perm(request, PUBLISH_PERM)
-        checkpoint = get_object_or_404(Checkpoint, pk=checkpoint_id)
-        form = MixingForm(request.POST)
-        if not form.is_valid():
-            for field, errors in form.errors.items():
-                messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
-            return self._back(checkpoint.run_id)
-        services.queue_mixing_exhibit(checkpoint, form.cleaned_data["rows"], form.cleaned_data["columns"])
-        messages.success(
-            request, _("A style-mixing exhibit from %(checkpoint)s is queued.") % {"checkpoint": checkpoint}
-        )
-        return self._back(checkpoint.run_id)
 
 
 @admin.register(Checkpoint)
@@ -318,13 +283,6 @@ class DatasetAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Dataset | None = None) -> bool:
         return False
-
-
-@admin.register(GenerationSchedule)
-class GenerationScheduleAdmin(admin.ModelAdmin):
-    list_display = ("genre", "enabled", "every_hours", "count", "psi", "last_queued")
-    list_editable = ("enabled", "every_hours", "count", "psi")
-    readonly_fields = ("last_queued",)
 
 
 @admin.register(WorkerNode)

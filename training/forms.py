@@ -1,4 +1,4 @@
-"""Admin forms of training runs: start a run, ask a checkpoint for paintings."""
+"""Admin form of training runs: start a run."""
 
 from __future__ import annotations
 
@@ -132,16 +132,6 @@ class StartRunForm(forms.Form):
             return cleaned
         self.config = build_config(cleaned["preset"], overrides)
         return cleaned
-
-
-class GenerateForm(forms.Form):
-    count = forms.IntegerField(min_value=1, max_value=1000, initial=16, label=_("Paintings"))
-    psi = forms.FloatField(min_value=0.0, max_value=2.0, initial=0.7, label=_("Truncation ψ"))
-
-
-class MixingForm(forms.Form):
-    rows = forms.IntegerField(min_value=1, max_value=8, initial=3, label=_("Rows (sources A)"))
-    columns = forms.IntegerField(min_value=1, max_value=8, initial=4, label=_("Columns (sources B)"))
 
 
 @dataclass

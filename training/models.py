@@ -92,12 +92,25 @@ class TrainingRun(models.Model):
     # Where the latest attempt trained, e.g. "cuda ×8" or "cpu ×2" (processes):
     # what the start form's time estimates compare against.
     device = models.CharField(_("device"), max_length=40, blank=True)
+    # When the broker last took this run's message (museum.queueing); empty
+    # while the broker was unreachable, so the periodic sweep sends it.
+    sent_at = models.DateTimeField(_("sent to the broker"), null=True, blank=True)
+
+    ACTIVE_STATUSES = ("queued", "running", "cancelling")
 
     class Meta:
         ordering = ["-created"]
         verbose_name = _("training run")
         verbose_name_plural = _("training runs")
         permissions = [("start_training", _("Can start, cancel and resume training runs"))]
+        constraints = [
+            # One active run per genre, whatever races the start form.
+            models.UniqueConstraint(
+                fields=["genre"],
+                condition=models.Q(status__in=["queued", "running", "cancelling"]),
+                name="training_run_one_active_per_genre",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Run {self.pk} ({self.genre.slug})"
@@ -119,6 +132,21 @@ class TrainingRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in {self.Status.QUEUED, self.Status.RUNNING, self.Status.CANCELLING}
+
+    def heartbeat_age(self, now: datetime | None = None) -> float | None:
+        """Seconds since the worker holding the lease last beat, or None."""
+        if self.heartbeat is None:
+            return None
+        return ((now or timezone.now()) - self.heartbeat).total_seconds()
+
+    @property
+    def worker_is_silent(self) -> bool:
+        """Running, but its worker has missed several heartbeats: what the page
+        knows is the last heartbeat, not a live ETA."""
+        if self.status not in (self.Status.RUNNING, self.Status.CANCELLING):
+            return False
+        age = self.heartbeat_age()
+        return age is None or age >= settings.TRAINING_SILENT_SECONDS
 
     def heartbeat_is_fresh(self, now: datetime | None = None) -> bool:
         """True while the worker holding the lease has beaten recently enough."""

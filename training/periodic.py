@@ -4,7 +4,8 @@ A worker killed mid-run (SIGKILL, OOM, a lost node) stops renewing its
 heartbeat. Redis would redeliver its message only after the visibility
 timeout, and the filesystem broker never does, so this check queues such
 runs again; the task's lease makes the extra message harmless if the broker
-redelivers as well.
+redelivers as well. It also sends every queued run no worker has taken (the
+broker was down when it was started; see ``museum.queueing``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from museum.queueing import broker_was_down, resend_waiting, send_on_commit
+
 from .models import TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -25,8 +28,11 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="training.periodic.requeue_stale_runs")
 def requeue_stale_runs() -> list[int]:
-    """Queue every running run whose heartbeat is stale; return their ids."""
+    """Queue every running run whose heartbeat is stale, and every queued run
+    not taken; return their ids."""
     from .tasks import train_run
+
+    requeued = resend_waiting(TrainingRun.objects.all(), train_run)
 
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.TRAINING_STALE_SECONDS)
@@ -35,7 +41,6 @@ def requeue_stale_runs() -> list[int]:
         Q(heartbeat__lt=cutoff) | Q(heartbeat__isnull=True),
         Q(requeued_at__isnull=True) | Q(requeued_at__lt=cutoff),
     )
-    requeued = []
     for run_id in stale.values_list("pk", flat=True):
         with transaction.atomic():
             # Mark first, so a slow beat cycle cannot queue the run twice.
@@ -45,7 +50,11 @@ def requeue_stale_runs() -> list[int]:
                 .update(requeued_at=now)
             ):
                 continue
-            transaction.on_commit(lambda run_id=run_id: train_run.delay(run_id))
+            run = TrainingRun(pk=run_id)
+            send_on_commit(run, train_run, run_id)
+        if broker_was_down(run):
+            # The mark stays: the next cycle after the cutoff tries again.
+            continue
         logger.warning(
             "Run %s has a stale heartbeat; queued it again to resume from its last checkpoint.", run_id
         )

@@ -31,8 +31,8 @@ from django.core.files import File
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 
+from .datasets import pack_dataset
 from .models import Checkpoint, TrainingRun, TrainingSample, checkpoint_storage
-from .services import pack_dataset
 from .worker_presence import node_device, training_processes
 
 logger = logging.getLogger(__name__)

@@ -1,30 +1,30 @@
-"""Writes for training runs: freeze a dataset, start, cancel, resume, publish.
+"""Writes for training runs: start, cancel, resume, register a trained file.
 
-Views, admin and tasks call these; the rows hold the state, so every write is
-a status transition under a row lock and work is queued only after commit.
-The engine (torch) is imported inside functions: the web process and the
-worker's parent never need it.
+Views, admin, tasks and ``manage.py demo`` call these; the rows hold the
+state, so every write is a status transition under a row lock and work is
+queued only after commit. ``training/`` ends at a checkpoint: publishing it
+and painting from it are ``gallery.services``. The engine (torch) is imported
+inside functions: the web process and the worker's parent never need it.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Callable
+import json
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gallery.models import Genre
-from scraper.models import ScrapedImage
+from museum.queueing import send_on_commit
 
-from .models import Checkpoint, Dataset, GenerationSchedule, TrainingRun, checkpoint_storage
+from .datasets import snapshot_dataset
+from .models import Checkpoint, TrainingRun
 
 Status = TrainingRun.Status
 
@@ -81,10 +81,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 DEFAULT_PRESET = "cpu"
 
 
-def approved_images(genre: Genre):
-    return ScrapedImage.objects.filter(genre=genre, status=ScrapedImage.Status.APPROVED)
-
-
 def build_config(preset: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The engine's TrainConfig (as a dict) for ``preset`` with ``overrides``;
     network keys may be given flat (``resolution``, ``style_mode``) or nested."""
@@ -118,77 +114,10 @@ def build_config(preset: str, overrides: dict[str, Any] | None = None) -> dict[s
         raise ValidationError(str(exc)) from exc
 
 
-def snapshot_dataset(genre: Genre, resolution: int) -> Dataset:
-    """Record which approved images of ``genre`` a new dataset holds (packing
-    happens on the worker, see :func:`pack_dataset`)."""
-    images = list(approved_images(genre).values_list("pk", flat=True))
-    minimum = settings.TRAINING_MIN_IMAGES
-    if len(images) < minimum:
-        raise ValidationError(
-            _(
-                "%(genre)s has only %(count)d approved images; a training run needs at least %(minimum)d. "
-                "Approve more images in the curation queue first."
-            )
-            % {"genre": genre.display_name, "count": len(images), "minimum": minimum}
-        )
-    dataset = Dataset.objects.create(genre=genre, resolution=resolution, image_count=len(images))
-    dataset.images.set(images)
-    return dataset
-
-
-def pack_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None = None) -> Dataset:
-    """Pack the dataset's images with the engine into checkpoint storage and
-    record its hash. Images whose file is gone or unreadable are skipped and
-    listed in ``dataset.skipped``."""
-    from training.engine.dataset import pack_images
-
-    if dataset.packed_file:
-        return dataset
-    with tempfile.TemporaryDirectory(prefix=f"dataset-{dataset.pk}-") as tmp:
-        folder = Path(tmp)
-        paths: list[Path] = []
-        skipped: list[list[str]] = []
-        for image in dataset.images.order_by("pk"):
-            local = folder / f"{image.pk:09d}{Path(image.image.name).suffix}"
-            try:
-                with image.image.open("rb") as src, open(local, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-            except (FileNotFoundError, OSError) as exc:
-                skipped.append([image.image.name, f"cannot read the stored file: {exc}"])
-                continue
-            paths.append(local)
-        if not paths:
-            raise ValueError(
-                f"Dataset {dataset.pk}: none of its {dataset.image_count} image files could be read from "
-                "storage. Check the media storage, then start a new run."
-            )
-        out = folder / "dataset.pack"
-        report = pack_images(paths, out, resolution=dataset.resolution, progress=progress)
-        names = {str(p): p.name for p in paths}
-        skipped += [[names.get(path, path), reason] for path, reason in report.skipped]
-        # Named by content: the same images packed again reuse the stored file.
-        stored = f"datasets/{dataset.genre.slug}-{dataset.resolution}px-{report.sha256}.pack"
-        storage = checkpoint_storage()
-        if not storage.exists(stored):
-            with open(out, "rb") as fh:
-                stored = storage.save(stored, File(fh))
-    dataset.packed_file.name = stored
-    dataset.sha256 = report.sha256
-    dataset.image_count = report.count
-    dataset.skipped = skipped
-    dataset.save(update_fields=["packed_file", "sha256", "image_count", "skipped"])
-    return dataset
-
-
-def freeze_dataset(genre: Genre, resolution: int) -> Dataset:
-    """Snapshot ``genre``'s approved images and pack them now."""
-    return pack_dataset(snapshot_dataset(genre, resolution))
-
-
-def _queue_training(run_id: int) -> None:
+def _queue_training(run: TrainingRun) -> None:
     from .tasks import train_run
 
-    transaction.on_commit(lambda: train_run.delay(run_id))
+    send_on_commit(run, train_run, run.pk)
 
 
 def start_run(
@@ -197,21 +126,32 @@ def start_run(
     """Create a queued run on a fresh snapshot of ``genre``'s approved images;
     the worker packs and trains it once this transaction commits."""
     config = build_config(preset, overrides)
-    active = TrainingRun.objects.filter(
-        genre=genre, status__in=[Status.QUEUED, Status.RUNNING, Status.CANCELLING]
-    )
-    if active.exists():
+    with transaction.atomic():
+        # The check and the insert under one lock on the genre's row: two
+        # staff starting a run at the same instant get one run and one message
+        # (the database constraint backs it where the lock is not enough).
+        Genre.objects.select_for_update().filter(pk=genre.pk).first()
+        _refuse_if_active(genre)
+        dataset = snapshot_dataset(genre, config["network"]["resolution"])
+        try:
+            with transaction.atomic():
+                run = TrainingRun.objects.create(
+                    genre=genre, dataset=dataset, config=config, status=Status.QUEUED, started_by=user
+                )
+        except IntegrityError:
+            _refuse_if_active(genre)
+            raise
+        _queue_training(run)
+    return run
+
+
+def _refuse_if_active(genre: Genre) -> None:
+    active = TrainingRun.objects.filter(genre=genre, status__in=TrainingRun.ACTIVE_STATUSES).first()
+    if active is not None:
         raise ValidationError(
             _("Run %(run)s for %(genre)s is still active: cancel it or wait for it to finish.")
-            % {"run": active.first().pk, "genre": genre.display_name}
+            % {"run": active.pk, "genre": genre.display_name}
         )
-    with transaction.atomic():
-        dataset = snapshot_dataset(genre, config["network"]["resolution"])
-        run = TrainingRun.objects.create(
-            genre=genre, dataset=dataset, config=config, status=Status.QUEUED, started_by=user
-        )
-        _queue_training(run.pk)
-    return run
 
 
 def cancel_run(run: TrainingRun) -> TrainingRun:
@@ -241,45 +181,93 @@ def resume_run(run: TrainingRun) -> TrainingRun:
                 _("Run %(run)s is %(status)s: only cancelled or failed runs can be resumed.")
                 % {"run": run.pk, "status": run.get_status_display()}
             )
+        _refuse_if_active(run.genre)
         run.status = Status.QUEUED
         run.error = ""
         run.finished = None
         run.lease_token = ""
-        run.save(update_fields=["status", "error", "finished", "lease_token"])
-        _queue_training(run.pk)
+        run.sent_at = None
+        try:
+            with transaction.atomic():
+                run.save(update_fields=["status", "error", "finished", "lease_token", "sent_at"])
+        except IntegrityError:
+            _refuse_if_active(run.genre)
+            raise
+        _queue_training(run)
     return run
 
 
-def publish_checkpoint(checkpoint: Checkpoint, first_batch: int = 0, psi: float = 0.7) -> Checkpoint:
-    """Make ``checkpoint`` the one its genre's room is painted from (one per
-    genre), and optionally queue a first batch of paintings."""
+def stats_file_for(path: Path) -> Path:
+    """Where a shipped checkpoint's training statistics lie: ``<name>.stats.jsonl``
+    beside it (the engine's ``stats.jsonl`` of the run it came from)."""
+    return path.with_name(f"{path.stem}.stats.jsonl")
+
+
+def read_stats_history(path: Path, up_to_kimg: float) -> list[dict[str, Any]]:
+    """The run-page history from an engine ``stats.jsonl``: one entry per
+    line up to ``up_to_kimg``, with the keys the charts draw."""
+    from .runner import HISTORY_KEYS, _jsonable
+
+    history = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            stats = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"{path}, line {number}: not JSON ({exc}); fix or delete the stats file."
+            ) from exc
+        if float(stats.get("kimg", 0.0)) <= up_to_kimg + 1e-9:
+            history.append({key: _jsonable(stats[key]) for key in HISTORY_KEYS if key in stats})
+    return history
+
+
+def register_trained_checkpoint(genre: Genre, path: Path, worker: str) -> tuple[Checkpoint, bool]:
+    """A succeeded run and its checkpoint for a file trained elsewhere (the
+    shipped demo models); found again by its SHA-256 when already registered.
+    ``worker`` says where it was trained, in the run's worker column. Returns
+    the checkpoint and whether it was registered now.
+
+    The run's figures are the file's: its target is the kimg it was trained
+    to (the run ended there, whatever length its config had planned), its steps
+    are the file's steps, and its history is the statistics shipped beside it
+    (:func:`stats_file_for`), if any."""
+    from training.engine.checkpoint import checkpoint_metadata
+    from training.engine.dataset import file_sha256
+
+    sha256 = file_sha256(path)
+    found = Checkpoint.objects.filter(run__genre=genre, sha256=sha256).order_by("pk").first()
+    if found is not None:
+        return found, False
+    meta = checkpoint_metadata(path)
+    kimg, step = float(meta["kimg"]), int(meta.get("step", 0))
+    stats_file = stats_file_for(path)
+    history = read_stats_history(stats_file, kimg) if stats_file.is_file() else []
+    last = history[-1] if history else {}
+    now = timezone.now()
     with transaction.atomic():
-        checkpoint = Checkpoint.objects.select_for_update().select_related("run").get(pk=checkpoint.pk)
-        genre_id = checkpoint.run.genre_id
-        Checkpoint.objects.filter(run__genre_id=genre_id, published=True).exclude(pk=checkpoint.pk).update(
-            published=False
+        run = TrainingRun.objects.create(
+            genre=genre,
+            config={**meta["config"], "total_kimg": kimg},
+            status=Status.SUCCEEDED,
+            kimg_done=kimg,
+            step=step,
+            steps_trained=step,
+            attempts=1,  # trained in one go, elsewhere
+            eta_seconds=None,
+            images_per_second=last.get("images_per_second"),
+            history=history,
+            latest_stats=last,
+            worker=worker,
+            started=now,
+            finished=now,
         )
-        checkpoint.published = True
-        checkpoint.save(update_fields=["published"])
-        GenerationSchedule.objects.get_or_create(genre_id=genre_id)
-        if first_batch > 0:
-            queue_generation(checkpoint, first_batch, psi)
-    return checkpoint
-
-
-def queue_generation(checkpoint: Checkpoint, count: int, psi: float) -> None:
-    from gallery.tasks import generate_artworks
-
-    pk = checkpoint.pk
-    transaction.on_commit(lambda: generate_artworks.delay(pk, count, psi))
-
-
-def queue_mixing_exhibit(checkpoint: Checkpoint, rows: int, columns: int) -> None:
-    from gallery.tasks import build_mixing_exhibit
-
-    pk = checkpoint.pk
-    transaction.on_commit(lambda: build_mixing_exhibit.delay(pk, rows, columns))
-
-
-def published_checkpoint(genre: Genre) -> Checkpoint | None:
-    return Checkpoint.objects.filter(run__genre=genre, published=True).order_by("-created").first()
+        swd = (meta.get("metrics") or {}).get("swd")
+        checkpoint = Checkpoint(
+            run=run, kimg=kimg, step=step, sha256=sha256, size=path.stat().st_size, metric=swd
+        )
+        with open(path, "rb") as fh:
+            checkpoint.file.save(path.name, File(fh), save=False)
+        checkpoint.save()
+    return checkpoint, True

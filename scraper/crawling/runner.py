@@ -23,12 +23,15 @@ def run_crawl_process(
     job_id: int,
     on_progress: Callable[[dict], None] | None = None,
     extra_env: dict | None = None,
+    keep_going: Callable[[], bool] | None = None,
 ) -> int:
     """Run job ``job_id``'s crawl in a new process and return its exit code.
 
     The child inherits this process's environment (database, media root...)
     plus ``extra_env``. ``on_progress`` receives the job's counts
     ({outcome: n, "outcome:reason": n}) whenever they change, and once at the end.
+    ``keep_going`` is called at every poll (it renews the job's heartbeat);
+    when it returns False the crawl process is stopped and its code returned.
     """
     env = {**os.environ, **{key: str(value) for key, value in (extra_env or {}).items()}}
     env.setdefault("DJANGO_SETTINGS_MODULE", "museum.settings")
@@ -51,6 +54,8 @@ def run_crawl_process(
                     last = counts
             if code is not None:
                 return code
+            if keep_going is not None and not keep_going():
+                break
     finally:
         if proc.poll() is None:
             # We are being interrupted (worker shutdown): don't leave an orphan crawl.
@@ -60,3 +65,4 @@ def run_crawl_process(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+    return proc.returncode

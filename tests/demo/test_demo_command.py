@@ -80,6 +80,11 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
     for genre in Genre.objects.all():
         images = ScrapedImage.objects.filter(genre=genre)
         assert images.count() == PER_GENRE, genre.slug
+        # A curator has a real queue: the newest images wait for review, and the
+        # rest (still enough to train on) are approved.
+        pending = images.filter(status="pending")
+        assert pending.count() == PER_GENRE - settings.TRAINING_MIN_IMAGES
+        assert images.filter(status="approved").count() == settings.TRAINING_MIN_IMAGES
         for image in images.select_related("job"):
             # Crawled like any other image: a finished job, provenance, hashes, a stored file;
             # the source says it is the synthetic sample museum, not the Art Institute of Chicago.
@@ -96,14 +101,18 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
             assert image.phash
             assert image.image.storage.exists(image.image.name)
             assert (image.width, image.height) == (96, 96)
-            assert image.status == "approved" and image.reviewed_by == admin
+            assert image.status == "pending" or (image.status == "approved" and image.reviewed_by == admin)
 
         checkpoint = Checkpoint.objects.get(run__genre=genre, published=True)
         if genre.slug == "cityscape":
             assert checkpoint.run.config["network"]["resolution"] == 32  # the smoke preset, trained here
         else:
-            assert checkpoint.run.worker == "shipped demo checkpoint"
+            run = checkpoint.run
+            assert run.worker == "shipped demo checkpoint"
             assert checkpoint.kimg > 0
+            # The run's figures are the file's and agree with each other: it ended where it was trained to.
+            assert run.target_kimg == run.kimg_done == checkpoint.kimg and run.progress_percent == 100
+            assert run.steps_trained == run.step == checkpoint.step > 0
             assert checkpoint.file.storage.exists(checkpoint.file.name)
         artworks = Artwork.objects.filter(genre=genre, published=True)
         assert artworks.count() == 3
@@ -113,12 +122,15 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
 
     watch = TrainingRun.objects.get(genre__slug="landscape", status="queued")
     assert watch.started_by == admin
-    assert watch.dataset.image_count == PER_GENRE
+    assert watch.dataset.image_count == settings.TRAINING_MIN_IMAGES
 
     before = counts()
     again = io.StringIO()
     call_command("demo", **{**options, "stdout": again})
     assert counts() == before
+    assert ScrapedImage.objects.filter(status="pending").count() == 4 * (
+        PER_GENRE - settings.TRAINING_MIN_IMAGES
+    )
     assert "already crawled" in again.getvalue()
     assert "admin / demo-test-password" in again.getvalue()
     app.control.purge()

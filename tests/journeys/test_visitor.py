@@ -24,7 +24,7 @@ def painted_museum(settings, tmp_path):
     ``manage.py demo`` registers it: three artworks and one exhibit per room."""
     from gallery.generation import build_mixing_exhibit, generate_artworks
     from gallery.management.commands.demo import DEMO_CHECKPOINT_DIR, Command, shipped_checkpoint
-    from training.services import publish_checkpoint
+    from gallery.services import publish_checkpoint
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TORCH_DEVICE = "cpu"

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from gallery import services as gallery_services
 from gallery.models import Genre
 from tests.training.runs_factories import (
     TINY_FORM,
@@ -164,7 +165,7 @@ def test_publishing_keeps_one_published_checkpoint_per_room(client, run, artefac
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.published, second.published) == (False, True)
-    assert services.published_checkpoint(run.genre) == second
+    assert gallery_services.published_checkpoint(run.genre) == second
     assert run.genre.generation_schedule.enabled  # the room now refreshes on a schedule
 
 

@@ -17,7 +17,7 @@ from tests.training.runs_factories import (
     user_in_group,
     worker_env,
 )
-from training import services
+from training import datasets, services
 from training.models import TrainingRun
 from training.runner import readable_error
 
@@ -87,7 +87,7 @@ def test_missing_dataset_file_fails_the_run_with_a_readable_error(client, settin
     approved_images("portrait", 16)
     staff = user_in_group("staff", "Staff")
     run = services.start_run(portrait(), "smoke", tiny_overrides(), staff)
-    services.pack_dataset(run.dataset)
+    datasets.pack_dataset(run.dataset)
     name = run.dataset.packed_file.name
     run.dataset.packed_file.storage.delete(name)  # removed behind its back
 
@@ -105,7 +105,7 @@ def test_missing_dataset_file_fails_the_run_with_a_readable_error(client, settin
 def test_an_image_file_gone_before_packing_is_skipped_and_listed():
     images = approved_images("portrait", 17)
     images[4].image.storage.delete(images[4].image.name)
-    dataset = services.freeze_dataset(portrait(), 32)
+    dataset = datasets.freeze_dataset(portrait(), 32)
     assert dataset.image_count == 16 and len(dataset.sha256) == 64
     assert [name for name, _reason in dataset.skipped] == [images[4].image.name]
     assert dataset.images.count() == 17  # the snapshot still says what was approved

@@ -36,7 +36,9 @@ for g in $GENRES; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
-# 3. Keep only the EMA generator, in float16: about 4 MB per genre.
+# 3. Keep only the EMA generator, in float16: about 4 MB per genre, and the run's
+# statistics beside it (manage.py demo imports them, so the run page charts them).
 for g in $GENRES; do
   "$PY" -m training.demo.slim "$WORK/runs/$g" "$OUT/$g-64.pt"
+  cp "$WORK/runs/$g/stats.jsonl" "$OUT/$g-64.stats.jsonl"
 done

@@ -20,7 +20,6 @@ the watchable run. See docs/demo.md.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import secrets
 import sys
@@ -31,11 +30,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
-from django.utils import timezone
 from tqdm import tqdm
 
 from gallery.models import Artwork, Genre, MixingExhibit
@@ -49,19 +45,13 @@ SHIPPED_WORKER = "shipped demo checkpoint"
 LOGIN_FILE = "demo-admin-login.txt"
 # The watchable run: small enough to finish on a laptop CPU in minutes.
 WATCH_PRESET = "cpu"
+# Crawled images per genre left pending, so a curator has a real queue after `make run`.
+DEFAULT_LEAVE_PENDING = 8
 
 
 def shipped_checkpoint(folder: Path, genre: Genre) -> Path | None:
     path = folder / f"{genre.slug}-64.pt"
     return path if path.is_file() else None
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager
@@ -96,6 +86,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-watch-run", action="store_true", help="do not queue the short training run to watch"
         )
+        parser.add_argument(
+            "--leave-pending",
+            type=int,
+            default=DEFAULT_LEAVE_PENDING,
+            help=(
+                f"crawled images per genre left in the curation queue for a curator to review "
+                f"(default {DEFAULT_LEAVE_PENDING}; fewer when a genre would keep too few approved "
+                "images to train on)"
+            ),
+        )
         parser.add_argument("--no-migrate", action="store_true", help="expect migrations to be applied")
         parser.add_argument(
             "--checkpoints",
@@ -110,7 +110,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        for name in ("per_genre", "artworks", "exhibits"):
+        for name in ("per_genre", "artworks", "exhibits", "leave_pending"):
             if options[name] < (1 if name == "per_genre" else 0):
                 raise CommandError(f"--{name.replace('_', '-')} {options[name]} is too small.")
         if not options["no_migrate"]:
@@ -121,7 +121,9 @@ class Command(BaseCommand):
             raise CommandError("There are no genres (rooms): run `manage.py migrate` to seed the four rooms.")
         admin, login = self.admin_user()
 
-        self.crawl_sample_museum(genres, admin, options["per_genre"], options["image_size"])
+        self.crawl_sample_museum(
+            genres, admin, options["per_genre"], options["image_size"], options["leave_pending"]
+        )
         for genre in genres:
             checkpoint = self.room_checkpoint(
                 genre, admin, options["checkpoints"], options["fallback_preset"]
@@ -175,7 +177,7 @@ class Command(BaseCommand):
     # -- 2 and 3. the crawl ---------------------------------------------------------------------
 
     def crawl_sample_museum(
-        self, genres: list[Genre], reviewer: AbstractBaseUser, per_genre: int, image_size: int
+        self, genres: list[Genre], reviewer: AbstractBaseUser, per_genre: int, image_size: int, leave: int
     ) -> None:
         from scraper.curation import approve_images
         from scraper.samplemuseum.server import start_sample_museum
@@ -211,12 +213,28 @@ class Command(BaseCommand):
                         self.crawl_genre(genre, per_genre, run_job)
             finally:
                 server.stop()
-        pending = ScrapedImage.objects.filter(is_demo=True, status=ScrapedImage.Status.PENDING)
-        approved = approve_images(pending, reviewer)
-        self.note(f"approved {approved} demo images (reviewer: {reviewer.get_username()})")
+        approved = left = 0
+        for genre in genres:
+            demo = ScrapedImage.objects.filter(genre=genre, is_demo=True)
+            pending = list(
+                demo.filter(status=ScrapedImage.Status.PENDING).order_by("pk").values_list("pk", flat=True)
+            )
+            # Leave the newest few for a curator, but never so many that the
+            # genre has too few approved images for its room's training run.
+            spare = demo.count() - settings.TRAINING_MIN_IMAGES
+            keep = max(0, min(leave, spare, len(pending)))
+            approved += approve_images(pending[: len(pending) - keep], reviewer)
+            left += demo.filter(status=ScrapedImage.Status.PENDING).count()
+        self.note(
+            f"approved {approved} demo images (reviewer: {reviewer.get_username()}); "
+            f"{left} left in the curation queue for a curator to review"
+        )
 
     def crawl_genre(self, genre: Genre, per_genre: int, run_job) -> None:
-        job = CrawlJob.objects.create(source=Source.SAMPLE, genre=genre, item_limit=per_genre)
+        from scraper.services import start_crawl
+
+        # This command is the crawl worker here: it runs the job itself, in a crawl process.
+        job = start_crawl(genre, Source.SAMPLE, None, item_limit=per_genre, send=False)
         bar = tqdm(total=per_genre, unit="img", desc=f"    crawl {genre.slug}", file=sys.stderr, leave=True)
 
         def on_progress(counts: dict) -> None:
@@ -243,7 +261,7 @@ class Command(BaseCommand):
     def room_checkpoint(
         self, genre: Genre, admin: AbstractBaseUser, folder: Path, fallback_preset: str
     ) -> Checkpoint:
-        from training.services import publish_checkpoint, published_checkpoint
+        from gallery.services import publish_checkpoint, published_checkpoint
 
         self.step(f"Room {genre.slug}: checkpoint")
         path = shipped_checkpoint(folder, genre)
@@ -262,40 +280,15 @@ class Command(BaseCommand):
 
     def register_shipped(self, genre: Genre, path: Path) -> Checkpoint:
         """A succeeded run and a checkpoint row for a shipped file (found again by its SHA-256)."""
-        from training.engine.checkpoint import checkpoint_metadata
+        from training.services import register_trained_checkpoint
 
-        sha256 = file_sha256(path)
-        found = Checkpoint.objects.filter(run__genre=genre, sha256=sha256).order_by("pk").first()
-        if found is not None:
-            self.note(f"shipped checkpoint {path.name} already registered (checkpoint {found.pk})")
-            return found
-        meta = checkpoint_metadata(path)
-        now = timezone.now()
-        with transaction.atomic():
-            run = TrainingRun.objects.create(
-                genre=genre,
-                config=meta["config"],
-                status=TrainingRun.Status.SUCCEEDED,
-                kimg_done=float(meta["kimg"]),
-                step=int(meta.get("step", 0)),
-                worker=SHIPPED_WORKER,
-                started=now,
-                finished=now,
-            )
-            checkpoint = Checkpoint(
-                run=run,
-                kimg=float(meta["kimg"]),
-                step=int(meta.get("step", 0)),
-                sha256=sha256,
-                size=path.stat().st_size,
-                metric=(meta.get("metrics") or {}).get("swd"),
-            )
-            with open(path, "rb") as fh:
-                checkpoint.file.save(path.name, File(fh), save=False)
-            checkpoint.save()
+        checkpoint, created = register_trained_checkpoint(genre, path, worker=SHIPPED_WORKER)
+        if not created:
+            self.note(f"shipped checkpoint {path.name} already registered (checkpoint {checkpoint.pk})")
+            return checkpoint
         self.note(
-            f"registered the shipped checkpoint {path.name} ({meta['kimg']:.0f} kimg) as run {run.pk}, "
-            f"checkpoint {checkpoint.pk}"
+            f"registered the shipped checkpoint {path.name} ({checkpoint.kimg:.0f} kimg) as run "
+            f"{checkpoint.run_id}, checkpoint {checkpoint.pk}"
         )
         return checkpoint
 
@@ -303,8 +296,9 @@ class Command(BaseCommand):
         self, genre: Genre, admin: AbstractBaseUser, folder: Path, preset: str
     ) -> Checkpoint:
         """No shipped checkpoint: train a tiny model here, in this process, through the real run machinery."""
+        from gallery.services import publish_checkpoint
         from training.runner import train_claimed_run
-        from training.services import publish_checkpoint, start_run
+        from training.services import start_run
 
         self.note(f"no {genre.slug}-64.pt in {folder}: training a tiny model here (preset {preset!r})")
         try:

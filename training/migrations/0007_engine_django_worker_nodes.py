@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('training', '0005_dataset_file_name_length'),
+        ('training', '0006_trust_ops_queue_truth'),
     ]
 
     operations = [

@@ -1,0 +1,87 @@
+"""Paintings and mixing exhibits asked of a checkpoint are rows: they survive
+a broker outage and are painted once the broker is back."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files import File
+from django.urls import reverse
+
+from gallery import services
+from gallery.models import Artwork, Genre, MixingExhibit, PaintingRequest
+from gallery.periodic import resend_waiting_paintings
+from tests.conftest import wait_for
+from tests.gallery.factories import make_staff
+from tests.gallery.test_generation import TINY, trained_checkpoint  # noqa: F401 - a fixture
+from training.models import Checkpoint, TrainingRun
+
+
+@pytest.fixture
+def stored_checkpoint(trained_checkpoint, settings) -> Checkpoint:  # noqa: F811 - the imported fixture
+    from training.engine.dataset import file_sha256
+
+    settings.TORCH_DEVICE = "cpu"
+    run = TrainingRun.objects.create(
+        genre=Genre.objects.get(slug="portrait"), config=TINY, status=TrainingRun.Status.SUCCEEDED
+    )
+    checkpoint = Checkpoint(run=run, kimg=0.04, step=10, sha256=file_sha256(trained_checkpoint))
+    with open(trained_checkpoint, "rb") as fh:
+        checkpoint.file.save(trained_checkpoint.name, File(fh), save=False)
+    checkpoint.size = checkpoint.file.size
+    checkpoint.save()
+    yield checkpoint
+    checkpoint.file.delete(save=False)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_paintings_asked_for_while_the_broker_is_down_are_painted_once_it_is_back(
+    client, stored_checkpoint, settings, broker_outage, celery_worker_factory
+):
+    client.force_login(
+        make_staff("staff", perms=("training.publish_checkpoint", "training.view_trainingrun"))
+    )
+
+    response = client.post(
+        reverse("admin:training_checkpoint_generate", args=[stored_checkpoint.pk]),
+        {"count": "2", "psi": "0.7"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "task broker is unreachable" in response.content.decode()
+    request = PaintingRequest.objects.get()
+    assert (request.status, request.sent_at, request.count) == ("queued", None, 2)
+
+    broker_outage()  # the broker is back
+    worker = celery_worker_factory(
+        queues="gpu", extra_env={"TORCH_DEVICE": "cpu", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    )
+    assert resend_waiting_paintings() == [request.pk]
+
+    def done() -> bool:
+        request.refresh_from_db()
+        return request.status not in ("queued", "running")
+
+    wait_for(done, timeout=180, interval=0.2, what="the paintings to be painted")
+    assert request.status == "succeeded", (request.error, worker.log()[-3000:])
+    assert sorted(request.made) == sorted(
+        Artwork.objects.filter(checkpoint=stored_checkpoint).values_list("pk", flat=True)
+    )
+    assert len(request.made) == 2
+    assert resend_waiting_paintings() == []
+
+
+@pytest.mark.django_db
+def test_a_mixing_exhibit_request_is_built_once_however_often_it_is_delivered(
+    stored_checkpoint, django_capture_on_commit_callbacks
+):
+    from gallery.tasks import build_mixing_exhibit
+
+    with django_capture_on_commit_callbacks(execute=False):  # no broker here: the task is run below
+        request = services.queue_mixing_exhibit(stored_checkpoint, rows=2, columns=2)
+
+    assert build_mixing_exhibit(request.pk) == "succeeded"
+    assert build_mixing_exhibit(request.pk) == "skipped"  # a redelivery does nothing
+    request.refresh_from_db()
+    assert request.status == "succeeded" and request.made == [MixingExhibit.objects.get().pk]
