@@ -48,7 +48,10 @@ def option_field(spec: OptionSpec) -> forms.Field:
     option's declaration (``training.engine.option_fields``)."""
     common: dict[str, Any] = {
         "label": gettext(spec.title),
-        "help_text": gettext(spec.help[:1].upper() + spec.help[1:]) if spec.help else "",
+        # The engine's "none = ..." is a blank field here.
+        "help_text": gettext(spec.help[:1].upper() + spec.help[1:]).replace("none = ", "blank = ")
+        if spec.help
+        else "",
         "required": not spec.optional and spec.kind is not bool,
     }
     if spec.kind is bool:
@@ -173,8 +176,10 @@ def assess_start(config: dict[str, Any]) -> StartAssessment:
         )
     if found is not None and found.seconds > settings.TRAINING_CONFIRM_HOURS * 3600:
         result.warnings.append(
-            gettext("At about %(ips)s images/s this run takes %(time)s.")
-            % {"ips": result.speed_text, "time": result.time_text}
+            gettext(
+                "This run would take %(time)s, more than %(hours)d hours: press “Start anyway” to queue it."
+            )
+            % {"time": result.time_text, "hours": settings.TRAINING_CONFIRM_HOURS}
         )
         result.needs_confirmation = True
     elif found is None and workers and device == "cpu" and config["network"]["resolution"] >= 256:
