@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     name = describe_device(device)
     print(f"# generation throughput | torch {torch.__version__} | device {args.device} ({name})")
     print(
-        f"# channel_base {args.channel_base}, channel_max {args.channel_max}, z/w {args.z_dim}, "
+        f"# channel_base {args.channel_base}, channel_max {args.channel_max}, z {args.z_dim}, w {args.w_dim}, "
         f"mapping {args.mapping_layers}, style {args.style_mode}, psi {args.psi}, noise {args.noise_mode}, "
         f"best of {args.repeats}"
     )

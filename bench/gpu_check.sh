@@ -24,7 +24,7 @@ echo "== short CLI run on CUDA, bf16: pack -> train 2 kimg at 64 px -> generate"
 python3 -m scraper.samplemuseum --export "$work/paint" --per-genre 256 --size 64 --genres landscape >/dev/null
 python3 -m training pack "$work/paint/landscape" --out "$work/landscape.pack" --resolution 64 --no-progress
 timeout 60 python3 -m training train --data "$work/landscape.pack" --run-dir "$work/run" --resolution 64 \
-  --channel-base 8192 --channel-max 128 --batch 32 --kimg 2 --tick 1 --snap 1 \
+  --channel-base 8192 --channel-max 128 --batch-size 32 --total-kimg 2 --tick-kimg 1 --checkpoint-kimg 1 \
   --device cuda --precision bf16 --no-progress
 ckpt=$(ls "$work"/run/checkpoints/*.pt | tail -1)
 python3 -m training generate --checkpoint "$ckpt" --seeds 0-15 --device cuda --outdir "$work/gen"

@@ -28,7 +28,7 @@ if [ "$DRY" = 1 ]; then
   DEVICE=cpu; PRECISION=fp32; PER_GENRE=24; RES=32; MINUTES=0.1; HELD_OUT=16
   BIG=(--resolution 32 --batch 4 --channel-base 512 --channel-max 32 --z-dim 32 --mapping-layers 2 --steps 2 --warmup 1)
   DEMO=(--resolution 32 --batch 4 --channel-base 256 --channel-max 16 --z-dim 32 --mapping-layers 2 --steps 2 --warmup 1)
-  EXTRA="--z-dim 32 --w-dim 32 --mapping-layers 2 --channel-base 256 --channel-max 16 --batch 8 --tick 0.05"
+  EXTRA="--z-dim 32 --w-dim 32 --mapping-layers 2 --channel-base 256 --channel-max 16 --batch-size 8 --tick-kimg 0.05"
   BENCH_TIMEOUT=60; BENCH_BUDGET=400
 else
   DEVICE=cuda; PRECISION=bf16; PER_GENRE=${PER_GENRE:-2000}; RES=128; MINUTES=${MINUTES:-4}; HELD_OUT=256

@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     name = describe_device(device)
     print(f"# training throughput | torch {torch.__version__} | device {args.device} ({name})")
     print(
-        f"# channel_base {args.channel_base}, channel_max {args.channel_max}, z/w {args.z_dim}, "
+        f"# channel_base {args.channel_base}, channel_max {args.channel_max}, z {args.z_dim}, w {args.w_dim}, "
         f"mapping {args.mapping_layers}, style {args.style_mode}, ADA {'off' if args.no_ada else f'p={args.ada_p}'}, "
         f"R1 every 16 + path length every 4 (lazy), {args.steps} timed steps after {args.warmup} warm-up"
     )

@@ -320,6 +320,14 @@ TRAINING_WORK_DIR = Path(os.environ.get("AAG_TRAINING_WORK_DIR", DATA_DIR / "tra
 TRAINING_HEARTBEAT_SECONDS = env_int("TRAINING_HEARTBEAT_SECONDS", 5)
 TRAINING_STALE_SECONDS = env_int("TRAINING_STALE_SECONDS", 120)
 TRAINING_MIN_IMAGES = env_int("TRAINING_MIN_IMAGES", 16)
+# Processes per run (torchrun --nproc-per-node): 0 = one per GPU of the node
+# (one on a CPU worker); set it to train on the CPU with several gloo processes.
+TRAINING_PROCESSES = env_int("TRAINING_PROCESSES", 0)
+# Workers write a presence row this often (training.worker_presence); one not
+# renewed for three intervals counts as gone.
+WORKER_REPORT_SECONDS = env_int("WORKER_REPORT_SECONDS", 30)
+# The start form asks staff to confirm a run estimated to take longer than this.
+TRAINING_CONFIRM_HOURS = env_int("TRAINING_CONFIRM_HOURS", 48)
 # A run whose worker has not been heard from for this long is shown on its page
 # as "worker not heard from" instead of a live ETA (before it is stale).
 TRAINING_SILENT_SECONDS = env_int("TRAINING_SILENT_SECONDS", 3 * TRAINING_HEARTBEAT_SECONDS)

@@ -26,8 +26,9 @@ from museum.queueing import broker_was_down
 from . import services
 from .charts import run_charts
 from .checkpoint_quality import report_view
-from .forms import PRESET_LABELS, StartRunForm
-from .models import Checkpoint, Dataset, TrainingRun, TrainingSample
+from .durations import format_duration
+from .forms import PRESET_LABELS, StartRunForm, assess_start
+from .models import Checkpoint, Dataset, TrainingRun, TrainingSample, WorkerNode
 
 START_PERM = "training.start_training"
 PUBLISH_PERM = "training.publish_checkpoint"
@@ -39,24 +40,24 @@ def require_perm(request: HttpRequest, perm: str) -> None:
         raise PermissionDenied
 
 
+def queued_message(run_id: int, assessment) -> str:
+    """The truth about who will train the run, for the message after it is queued."""
+    if not assessment.workers:
+        return _(
+            "Run %(run)s is queued. No worker takes training runs now: it starts when a worker "
+            "with the gpu queue is running."
+        ) % {"run": run_id}
+    return _("Run %(run)s is queued for %(workers)s.") % {
+        "run": run_id,
+        "workers": ", ".join(w.describe() for w in assessment.workers),
+    }
+
+
 def saved_not_sent(run: TrainingRun) -> str:
     return _(
         "Run %(run)s is saved as queued, but the task broker is unreachable right now: "
         "it will be sent to a GPU worker as soon as the broker is back (checked every minute)."
     ) % {"run": run.pk}
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
 
 
 @admin.register(TrainingRun)
@@ -127,28 +128,37 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     def start_view(self, request: HttpRequest) -> HttpResponse:
         require_perm(request, START_PERM)
+        assessment = None
         if request.method == "POST":
             form = StartRunForm(request.POST, preset=request.POST.get("preset", services.DEFAULT_PRESET))
             if form.is_valid():
-                try:
-                    run = services.start_run(
-                        form.cleaned_data["genre"],
-                        preset=form.cleaned_data["preset"],
-                        overrides={k: form.cleaned_data[k] for k in form.OPTION_FIELDS},
-                        user=request.user,
+                assessment = assess_start(form.config)
+                if assessment.needs_confirmation and not form.cleaned_data["confirmed"]:
+                    # Show the warnings and ask again; the second POST carries confirmed=1.
+                    form = StartRunForm(
+                        {**request.POST.dict(), "confirmed": "on"}, preset=form.cleaned_data["preset"]
                     )
-                except ValidationError as exc:
-                    form.add_error(None, exc)
+                    form.is_valid()
                 else:
-                    if broker_was_down(run):
-                        messages.warning(request, saved_not_sent(run))
-                    else:
-                        messages.success(
-                            request, _("Run %(run)s is queued for a GPU worker.") % {"run": run.pk}
+                    try:
+                        run = services.start_run(
+                            form.cleaned_data["genre"],
+                            preset=form.cleaned_data["preset"],
+                            overrides={k: form.cleaned_data[k] for k in form.OPTION_FIELDS},
+                            user=request.user,
                         )
-                    return redirect("admin:training_trainingrun_change", run.pk)
+                    except ValidationError as exc:
+                        form.add_error(None, exc)
+                    else:
+                        if broker_was_down(run):
+                            messages.warning(request, saved_not_sent(run))
+                        else:
+                            messages.success(request, queued_message(run.pk, assessment))
+                        return redirect("admin:training_trainingrun_change", run.pk)
         else:
             form = StartRunForm(preset=request.GET.get("preset", services.DEFAULT_PRESET))
+        if assessment is None:
+            assessment = assess_start(form.config or services.build_config(form["preset"].value()))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Start a training run"),
@@ -156,6 +166,8 @@ class TrainingRunAdmin(admin.ModelAdmin):
             "form": form,
             "presets": [(key, label, key == form["preset"].value()) for key, label in PRESET_LABELS.items()],
             "minimum": settings.TRAINING_MIN_IMAGES,
+            "assessment": assessment,
+            "asking": request.method == "POST" and assessment.needs_confirmation and form.is_bound,
         }
         return TemplateResponse(request, "admin/training/trainingrun/start.html", context)
 
@@ -304,4 +316,18 @@ class DatasetAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Dataset | None = None) -> bool:
+        return False
+
+
+@admin.register(WorkerNode)
+class WorkerNodeAdmin(admin.ModelAdmin):
+    """Read-only: workers write these rows themselves (training.worker_presence)."""
+
+    list_display = ("name", "queues", "device", "gpus", "gpu_name", "processes", "last_seen")
+    ordering = ("name",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: WorkerNode | None = None) -> bool:
         return False

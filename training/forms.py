@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gallery.models import Genre
 from scraper.models import ScrapedImage
+from training.engine.option_fields import OptionSpec, option_specs
 
+from .durations import format_duration
+from .estimates import Estimate, estimate
+from .models import WorkerNode
 from .services import DEFAULT_PRESET, PRESETS, build_config
+from .worker_presence import live_workers
 
-RESOLUTIONS = [(r, f"{r}×{r}") for r in (32, 64, 128, 256, 512, 1024)]
-STYLE_MODES = [
-    ("modulated", _("modulated (StyleGAN2, no droplet artefacts)")),
-    ("adain", _("AdaIN (the 2018 StyleGAN)")),
-]
 PRESET_LABELS = {
     "smoke": _("Smoke test (seconds; checks a worker end to end)"),
     "cpu": _("CPU (32px, small networks; minutes)"),
@@ -41,62 +43,71 @@ def genres_with_counts():
     )
 
 
+def option_field(spec: OptionSpec) -> forms.Field:
+    """The form field of one engine option: its type, bounds and choices from the
+    option's declaration (``training.engine.option_fields``)."""
+    common: dict[str, Any] = {
+        "label": gettext(spec.title),
+        # The engine's "none = ..." is a blank field here.
+        "help_text": gettext(spec.help[:1].upper() + spec.help[1:]).replace("none = ", "blank = ")
+        if spec.help
+        else "",
+        "required": not spec.optional and spec.kind is not bool,
+    }
+    if spec.kind is bool:
+        return forms.BooleanField(**common)
+    if spec.choices is not None:
+        choices = [(c, f"{c}×{c}" if spec.name == "resolution" else str(c)) for c in spec.choices]
+        return forms.TypedChoiceField(choices=choices, coerce=spec.kind, **common)
+    bounds = {"min_value": spec.minimum, "max_value": spec.maximum}
+    if spec.kind is int:
+        return forms.IntegerField(**bounds, **common)
+    if spec.kind is float:
+        return forms.FloatField(**bounds, **common)
+    return forms.CharField(max_length=200, **common)
+
+
+def admin_options() -> list[OptionSpec]:
+    """The options staff may set, the usual ones first."""
+    specs = [s for s in option_specs() if s.admin]
+    return [s for s in specs if s.basic] + [s for s in specs if not s.basic]
+
+
 class StartRunForm(forms.Form):
-    """The options staff usually change; the preset fills in the rest (network widths, learning rates)."""
+    """Every engine option the admin offers, derived from the engine's option
+    declarations; the preset fills in the initial values."""
 
     genre = GenreChoiceField(queryset=Genre.objects.none(), label=_("Genre (room)"))
     preset = forms.ChoiceField(
         choices=[(k, PRESET_LABELS.get(k, k)) for k in PRESETS], widget=forms.HiddenInput
     )
-    resolution = forms.TypedChoiceField(choices=RESOLUTIONS, coerce=int, label=_("Resolution"))
-    total_kimg = forms.FloatField(
-        min_value=0.001, label=_("Target length (kimg)"), help_text=_("Thousands of real images shown to D.")
-    )
-    batch_size = forms.IntegerField(min_value=1, max_value=1024, label=_("Batch size"))
-    style_mode = forms.ChoiceField(choices=STYLE_MODES, label=_("Style mode"))
-    r1_gamma = forms.FloatField(
-        min_value=0,
-        required=False,
-        label=_("R1 γ"),
-        help_text=_("Leave blank for 0.0002 × resolution² / batch (≈ 0.82 at 256², batch 16)."),
-    )
-    ada = forms.BooleanField(required=False, label=_("Adaptive augmentation (ADA)"))
-    ada_target = forms.FloatField(min_value=0.01, max_value=0.99, label=_("ADA target r_t"))
-    mirror = forms.BooleanField(required=False, label=_("Mirror (x-flips)"))
-    tick_kimg = forms.FloatField(min_value=0.001, label=_("Sample grid every (kimg)"))
-    checkpoint_kimg = forms.FloatField(min_value=0.001, label=_("Checkpoint every (kimg)"))
-    seed = forms.IntegerField(min_value=0, label=_("Seed"))
-
-    OPTION_FIELDS = (
-        "resolution",
-        "total_kimg",
-        "batch_size",
-        "style_mode",
-        "r1_gamma",
-        "ada",
-        "ada_target",
-        "mirror",
-        "tick_kimg",
-        "checkpoint_kimg",
-        "seed",
-    )
+    # Set by the "Start anyway" button after the form warned about the run.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, preset: str = DEFAULT_PRESET, **kwargs: Any) -> None:
         if preset not in PRESETS:
             preset = DEFAULT_PRESET
         defaults = build_config(preset)
-        initial = {
-            "preset": preset,
-            "resolution": defaults["network"]["resolution"],
-            "style_mode": defaults["network"]["style_mode"],
-            **{
-                k: defaults[k]
-                for k in self.OPTION_FIELDS
-                if k in defaults and k not in ("resolution", "style_mode")
-            },
-        }
+        specs = admin_options()
+        initial: dict[str, Any] = {"preset": preset}
+        for spec in specs:
+            section = defaults["network"] if spec.section == "network" else defaults
+            initial[spec.name] = section[spec.name]
         kwargs["initial"] = {**initial, **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
+        if self.is_bound:
+            # An option the POST leaves out keeps the preset's value (an unchecked box means False).
+            data = self.data.copy()
+            for spec in specs:
+                if spec.name not in data and spec.kind is not bool:
+                    value = initial[spec.name]
+                    data[spec.name] = "" if value is None else str(value)
+            self.data = data
+        for spec in specs:
+            self.fields[spec.name] = option_field(spec)
+        self.OPTION_FIELDS = tuple(spec.name for spec in specs)
+        self.basic_fields = [self["genre"]] + [self[s.name] for s in specs if s.basic]
+        self.advanced_fields = [self[s.name] for s in specs if not s.basic]
         self.fields["genre"].queryset = genres_with_counts()
         self.config: dict[str, Any] | None = None
 
@@ -124,3 +135,53 @@ class StartRunForm(forms.Form):
             return cleaned
         self.config = build_config(cleaned["preset"], overrides)
         return cleaned
+
+
+@dataclass
+class StartAssessment:
+    """What staff should know before a run starts: who would train it and how long it would take."""
+
+    workers: list[WorkerNode]
+    estimate: Estimate | None
+    device: str
+    warnings: list[str] = field(default_factory=list)
+    needs_confirmation: bool = False
+
+    @property
+    def time_text(self) -> str:
+        return format_duration(self.estimate.seconds if self.estimate else None)
+
+    @property
+    def speed_text(self) -> str:
+        return f"{self.estimate.images_per_second:.3g}" if self.estimate else "—"
+
+
+def assess_start(config: dict[str, Any]) -> StartAssessment:
+    """Which workers take training runs now, and the run's estimated time on the fastest of them."""
+    workers = live_workers("gpu")
+    device = "cuda" if any(w.device == "cuda" for w in workers) else "cpu"
+    found = estimate(config, device)
+    result = StartAssessment(workers=workers, estimate=found, device=device)
+    if not workers:
+        result.warnings.append(
+            gettext(
+                "No worker takes training runs now: the run waits in the queue until a worker "
+                "with the gpu queue starts."
+            )
+        )
+    elif device == "cpu" and config["network"]["resolution"] >= 256:
+        result.warnings.append(
+            gettext("Only CPU workers are running: %(res)d px is meant for a GPU.")
+            % {"res": config["network"]["resolution"]}
+        )
+    if found is not None and found.seconds > settings.TRAINING_CONFIRM_HOURS * 3600:
+        result.warnings.append(
+            gettext(
+                "This run would take %(time)s, more than %(hours)d hours: press “Start anyway” to queue it."
+            )
+            % {"time": result.time_text, "hours": settings.TRAINING_CONFIRM_HOURS}
+        )
+        result.needs_confirmation = True
+    elif found is None and workers and device == "cpu" and config["network"]["resolution"] >= 256:
+        result.needs_confirmation = True
+    return result

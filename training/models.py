@@ -89,6 +89,9 @@ class TrainingRun(models.Model):
     # When the stale-run check last queued this run again, so a run waiting for
     # a worker is not queued once per check.
     requeued_at = models.DateTimeField(_("re-queued at"), null=True, blank=True)
+    # Where the latest attempt trained, e.g. "cuda ×8" or "cpu ×2" (processes):
+    # what the start form's time estimates compare against.
+    device = models.CharField(_("device"), max_length=40, blank=True)
     # When the broker last took this run's message (museum.queueing); empty
     # while the broker was unreachable, so the periodic sweep sends it.
     sent_at = models.DateTimeField(_("sent to the broker"), null=True, blank=True)
@@ -248,3 +251,31 @@ class GenerationSchedule(models.Model):
         if self.last_queued is None:
             return True
         return (now or timezone.now()) - self.last_queued >= timedelta(hours=self.every_hours)
+
+
+class WorkerNode(models.Model):
+    """A Celery worker as it last reported itself (``training.worker_presence``):
+    the queues it takes and what it trains on. The start form reads these rows
+    to say which workers exist; a row not renewed for a while is a gone worker."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    queues = models.JSONField(_("queues"), default=list)
+    device = models.CharField(_("device"), max_length=20)
+    gpus = models.PositiveIntegerField(_("GPUs"), default=0)
+    gpu_name = models.CharField(_("GPU"), max_length=200, blank=True)
+    processes = models.PositiveIntegerField(_("training processes per run"), default=1)
+    started = models.DateTimeField(_("started"), default=timezone.now)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def describe(self) -> str:
+        if self.device == "cuda" and self.gpus:
+            return f"{self.name}: {self.gpus} × {self.gpu_name or 'GPU'}"
+        return f"{self.name}: {self.device} ×{self.processes}"

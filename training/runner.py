@@ -12,10 +12,14 @@ task: CUDA must never be initialised in the worker's parent process.
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -30,6 +34,7 @@ from django.utils import timezone
 from .charts import QUALITY_KEYS
 from .datasets import pack_dataset
 from .models import Checkpoint, TrainingRun, TrainingSample, checkpoint_storage
+from .worker_presence import node_device, training_processes
 
 logger = logging.getLogger(__name__)
 Status = TrainingRun.Status
@@ -44,6 +49,10 @@ def quality_figures(report: Any) -> dict[str, Any]:
     if not isinstance(report, dict):
         return {}
     return {k: _jsonable(report[k]) for k in QUALITY_KEYS if report.get(k) is not None}
+
+
+class TrainingProcessError(RuntimeError):
+    """A torchrun process failed; the message is what its rank 0 (or its log) said."""
 
 
 class LeaseLost(Exception):
@@ -372,6 +381,8 @@ def readable_error(exc: BaseException, run: TrainingRun) -> str:
         )
     if isinstance(exc, FileNotFoundError):
         return f"A file the run needs is missing: {message}"
+    if isinstance(exc, TrainingProcessError):
+        return message  # already readable: rank 0 wrote it with this function
     return f"{type(exc).__name__}: {message}"
 
 
@@ -449,21 +460,95 @@ def _train(run: TrainingRun, token: str, heartbeat: Heartbeat) -> tuple[str, dic
         sample.delete()
     run.history = [h for h in run.history if h.get("kimg", 0) <= start_kimg + 1e-9]
 
-    class Callbacks(RunCallbacks, TrainCallbacks):
-        pass
+    device = node_device()
+    processes = training_processes(device)
+    # The trimmed history is saved too: rank 0 under torchrun reads it from the row.
+    TrainingRun.objects.filter(pk=run.pk, lease_token=token).update(
+        device=f"{device.device} ×{processes}", history=run.history
+    )
+    if processes > 1:
+        kimg, final_step, stopped, history = _train_under_torchrun(
+            run, token, heartbeat, config, dataset_path, run_dir, start_step, processes
+        )
+    else:
 
-    callbacks = Callbacks(run, token, heartbeat, start_step)
-    result = train(config, dataset_path, run_dir, callbacks=callbacks, resume="auto", progress=False)
+        class Callbacks(RunCallbacks, TrainCallbacks):
+            pass
+
+        callbacks = Callbacks(run, token, heartbeat, start_step)
+        result = train(config, dataset_path, run_dir, callbacks=callbacks, resume="auto", progress=False)
+        kimg, final_step, stopped, history = result.kimg, result.steps, result.stopped, callbacks.history
     if heartbeat.lost.is_set():
         raise LeaseLost(f"run {run.pk} was taken over by another worker")
-    final_step = int(getattr(result, "steps", 0))
     fields: dict[str, Any] = {
-        "kimg_done": float(result.kimg),
-        "step": final_step,
-        "steps_trained": callbacks.base_steps_trained + max(0, final_step - start_step),
-        "history": callbacks.history,
-        "eta_seconds": 0.0 if not result.stopped else None,
+        "kimg_done": float(kimg),
+        "step": int(final_step),
+        "steps_trained": run.steps_trained + max(0, int(final_step) - start_step),
+        "history": history,
+        "eta_seconds": 0.0 if not stopped else None,
     }
-    if result.stopped:
+    if stopped:
         return "cancelled", {**fields, "status": Status.CANCELLED}
     return "succeeded", {**fields, "status": Status.SUCCEEDED}
+
+
+def _train_under_torchrun(
+    run: TrainingRun,
+    token: str,
+    heartbeat: Heartbeat,
+    config: Any,
+    dataset_path: Path,
+    run_dir: Path,
+    start_step: int,
+    processes: int,
+) -> tuple[float, int, bool, list[dict[str, Any]]]:
+    """Train on every GPU of this node (or several gloo processes on a CPU):
+    ``torchrun --standalone --nproc-per-node N``, rank 0 reporting to the row
+    (``training.distributed_run``). This task keeps the lease's heartbeat and
+    stops the processes if the lease is lost."""
+    from .distributed_run import CONFIG_FILE, RESULT_FILE
+
+    if config.batch_size % processes:
+        raise ValueError(
+            f"Batch size {config.batch_size} does not split over this node's {processes} training processes: "
+            f"start a new run with a batch size that is a multiple of {processes}."
+        )
+    (run_dir / CONFIG_FILE).write_text(json.dumps(config.to_dict()))
+    (run_dir / RESULT_FILE).unlink(missing_ok=True)
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}",
+        "-m", "training.distributed_run", f"--run-id={run.pk}", f"--token={token}",
+        f"--start-step={start_step}", f"--data={dataset_path}", f"--run-dir={run_dir}",
+        f"--launcher-pid={os.getpid()}",
+    ]  # fmt: skip
+    log_path = run_dir / "torchrun.log"
+    logger.info("Run %s: %s (log %s)", run.pk, " ".join(cmd[:6]), log_path)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=settings.BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            while proc.poll() is None:
+                if heartbeat.lost.wait(1.0):
+                    raise LeaseLost(f"run {run.pk} was taken over by another worker")
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+    result_path = run_dir / RESULT_FILE
+    result = json.loads(result_path.read_text()) if result_path.exists() else {}
+    if result.get("lease_lost"):
+        raise LeaseLost(f"run {run.pk} was taken over by another worker")
+    if "error" in result:
+        raise TrainingProcessError(result["error"])
+    if proc.returncode != 0 or "kimg" not in result:
+        tail = log_path.read_text(errors="replace")[-1500:]
+        raise TrainingProcessError(
+            f"torchrun exited with status {proc.returncode} before the run finished; "
+            f"the end of {log_path} says:\n{tail}"
+        )
+    return float(result["kimg"]), int(result["steps"]), bool(result["stopped"]), result["history"]

@@ -28,20 +28,20 @@ from .models import Checkpoint, TrainingRun
 
 Status = TrainingRun.Status
 
-# Starting points for the start form. "cpu" finishes on a laptop in minutes;
-# "gpu" is the paper's 256² setting. Form fields override these.
+# Starting points for the start form, as TrainConfig/NetworkConfig field names
+# (one flat namespace, see training.engine.option_fields); everything not named
+# keeps the engine's default. "cpu" finishes on a laptop in minutes; "gpu" is
+# the paper's 256² setting. Form fields override these.
 PRESETS: dict[str, dict[str, Any]] = {
     # Seconds on any machine: checks that a worker trains, reports and
     # checkpoints end to end (e.g. a newly added GPU node).
     "smoke": {
-        "network": {
-            "resolution": 32,
-            "z_dim": 16,
-            "w_dim": 16,
-            "mapping_layers": 1,
-            "channel_base": 128,
-            "channel_max": 16,
-        },
+        "resolution": 32,
+        "z_dim": 16,
+        "w_dim": 16,
+        "mapping_layers": 1,
+        "channel_base": 128,
+        "channel_max": 16,
         "batch_size": 4,
         "total_kimg": 0.2,
         "tick_kimg": 0.04,
@@ -51,17 +51,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "ema_kimg": 0.1,
         "pl_weight": 0.0,
         "ada_kimg": 1.0,
-        "device": "auto",
     },
     "cpu": {
-        "network": {
-            "resolution": 32,
-            "z_dim": 64,
-            "w_dim": 64,
-            "mapping_layers": 2,
-            "channel_base": 1024,
-            "channel_max": 64,
-        },
+        "resolution": 32,
+        "z_dim": 64,
+        "w_dim": 64,
+        "mapping_layers": 2,
+        "channel_base": 1024,
+        "channel_max": 64,
         "batch_size": 8,
         "total_kimg": 2.0,
         "tick_kimg": 0.2,
@@ -71,16 +68,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "ema_kimg": 1.0,
         "pl_weight": 0.0,
         "ada_kimg": 20.0,
-        "device": "auto",
     },
     "gpu": {
-        "network": {"resolution": 256},
+        "resolution": 256,
         "batch_size": 16,
         "total_kimg": 5000.0,
         "tick_kimg": 4.0,
         "checkpoint_kimg": 50.0,
         "metric_kimg": 50.0,
-        "device": "auto",
     },
 }
 DEFAULT_PRESET = "cpu"
@@ -89,7 +84,7 @@ DEFAULT_PRESET = "cpu"
 def build_config(preset: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The engine's TrainConfig (as a dict) for ``preset`` with ``overrides``;
     network keys may be given flat (``resolution``, ``style_mode``) or nested."""
-    from training.engine.config import NetworkConfig
+    from training.engine.option_fields import option_specs
     from training.engine.options import TrainConfig
 
     if preset not in PRESETS:
@@ -97,12 +92,17 @@ def build_config(preset: str, overrides: dict[str, Any] | None = None) -> dict[s
             _("Unknown preset %(preset)s: choose one of %(choices)s.")
             % {"preset": preset, "choices": ", ".join(PRESETS)}
         )
-    values = {**PRESETS[preset], "network": dict(PRESETS[preset]["network"])}
-    network_keys = set(NetworkConfig.__dataclass_fields__)
-    for key, value in (overrides or {}).items():
+    sections = {spec.name: spec.section for spec in option_specs()}
+    values: dict[str, Any] = {"network": {}}
+    for key, value in {**PRESETS[preset], **(overrides or {})}.items():
         if key == "network":
             values["network"].update(value)
-        elif key in network_keys:
+        elif key not in sections:
+            raise ValidationError(
+                _("Unknown training option %(option)s: known options are %(known)s.")
+                % {"option": key, "known": ", ".join(sorted(sections))}
+            )
+        elif sections[key] == "network":
             values["network"][key] = value
         else:
             values[key] = value

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from . import worker_presence  # noqa: F401 - connects the worker's presence reporting
+
 
 @shared_task(name="training.tasks.train_run", bind=True)
 def train_run(self, run_id: int) -> str:

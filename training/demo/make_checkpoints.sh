@@ -34,15 +34,14 @@ wait
 
 # 2. One small StyleGAN2 per genre, all four at once (a GPU has room for them), ADA on
 # (the paintings per genre are a few thousand: ADA is what keeps D from over-fitting them).
-# The time limit lives in a config file: the train CLI reads any TrainConfig field from it.
-echo "{\"max_minutes\": $MINUTES}" > "$WORK/limits.json"
 pids=()
 for g in $GENRES; do
   # shellcheck disable=SC2086  # EXTRA is a list of flags
-  "$PY" -m training train --config "$WORK/limits.json" --data "$WORK/packs/$g-$RES.pack" \
+  "$PY" -m training train --data "$WORK/packs/$g-$RES.pack" --max-minutes "$MINUTES" \
     --run-dir "$WORK/runs/$g" --resolution "$RES" --z-dim 256 --w-dim 256 --mapping-layers 4 \
-    --channel-base 8192 --channel-max 128 --batch 32 --kimg "$KIMG" --tick 10 --snap 50 --keep 2 \
-    --mirror --seed 0 --device "$DEVICE" --no-progress $EXTRA > "$WORK/runs/$g.log" 2>&1 &
+    --channel-base 8192 --channel-max 128 --batch-size 32 --total-kimg "$KIMG" --tick-kimg 10 \
+    --checkpoint-kimg 50 --keep-checkpoints 2 --mirror --seed 0 --device "$DEVICE" --no-progress $EXTRA \
+    > "$WORK/runs/$g.log" 2>&1 &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done

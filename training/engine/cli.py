@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from training.engine.option_fields import add_option_arguments, option_specs
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -98,51 +100,15 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 
 def _train_config(args: argparse.Namespace):
-    from training.engine.config import NetworkConfig
+    from training.engine.option_fields import option_specs, values_from_args
     from training.engine.options import TrainConfig
 
     base: dict = {}
     if args.config:
         base = json.loads(Path(args.config).read_text())
-    net = dict(base.get("network", {}))
-    for key, value in (
-        ("resolution", args.resolution),
-        ("z_dim", args.z_dim),
-        ("w_dim", args.w_dim),
-        ("mapping_layers", args.mapping_layers),
-        ("channel_base", args.channel_base),
-        ("channel_max", args.channel_max),
-        ("style_mode", args.style_mode),
-        ("num_classes", args.num_classes),
-    ):
-        if value is not None:
-            net[key] = value
-    options = {k: v for k, v in base.items() if k != "network"}
-    for key, value in (
-        ("batch_size", args.batch),
-        ("total_kimg", args.kimg),
-        ("g_lr", args.glr),
-        ("d_lr", args.dlr),
-        ("r1_gamma", args.gamma),
-        ("pl_weight", args.pl_weight),
-        ("ada_target", args.ada_target),
-        ("ada_kimg", args.ada_kimg),
-        ("tick_kimg", args.tick),
-        ("checkpoint_kimg", args.snap),
-        ("metric_kimg", args.metric_kimg),
-        ("metric_samples", args.metric_samples),
-        ("seed", args.seed),
-        ("precision", args.precision),
-        ("device", args.device),
-        ("keep_checkpoints", args.keep),
-    ):
-        if value is not None:
-            options[key] = value
-    if args.no_ada:
-        options["ada"] = False
-    if args.mirror:
-        options["mirror"] = True
-    return TrainConfig.from_dict({**options, "network": NetworkConfig.from_dict(net).to_dict()})
+    given = values_from_args(args, option_specs())
+    network = {**base.get("network", {}), **given.pop("network")}
+    return TrainConfig.from_dict({**base, **given, "network": network})
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -351,34 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="build everything, print config and parameter counts"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    net = p.add_argument_group("network")
-    net.add_argument("--resolution", type=int)
-    net.add_argument("--z-dim", type=int)
-    net.add_argument("--w-dim", type=int)
-    net.add_argument("--mapping-layers", type=int)
-    net.add_argument("--channel-base", type=int)
-    net.add_argument("--channel-max", type=int)
-    net.add_argument("--style-mode", choices=["modulated", "adain"])
-    net.add_argument("--num-classes", type=int)
-    opt = p.add_argument_group("training")
-    opt.add_argument("--batch", type=int, help="global batch size (split over processes)")
-    opt.add_argument("--kimg", type=float, help="train until this many thousand images")
-    opt.add_argument("--glr", type=float)
-    opt.add_argument("--dlr", type=float)
-    opt.add_argument("--gamma", type=float, help="R1 weight (default 0.0002*R^2/batch)")
-    opt.add_argument("--pl-weight", type=float, help="path-length weight (0 = off)")
-    opt.add_argument("--no-ada", action="store_true", help="turn adaptive augmentation off")
-    opt.add_argument("--ada-target", type=float)
-    opt.add_argument("--ada-kimg", type=float)
-    opt.add_argument("--mirror", action="store_true", help="random x-flips of the reals")
-    opt.add_argument("--tick", type=float, help="kimg between stats lines and sample grids")
-    opt.add_argument("--snap", type=float, help="kimg between checkpoints")
-    opt.add_argument("--metric-kimg", type=float, help="kimg between SWD measurements (default: never)")
-    opt.add_argument("--metric-samples", type=int)
-    opt.add_argument("--keep", type=int, help="keep only the newest N checkpoints (0 = all)")
-    opt.add_argument("--seed", type=int)
-    opt.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
-    opt.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    # Every TrainConfig / NetworkConfig field is a flag of the same name (option_fields).
+    specs = option_specs()
+    for section in ("network", "training"):
+        group = p.add_argument_group(section)
+        add_option_arguments(group, [s for s in specs if s.section == section])
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("generate", help="write one PNG per seed")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from training.engine.option_fields import check_fields, option
 
 STYLE_MODES = ("modulated", "adain")
 RESAMPLINGS = ("stylegan2", "legacy")
@@ -21,25 +23,50 @@ def with_saved_defaults(network: dict[str, Any]) -> dict[str, Any]:
     return {"resampling": "legacy", **network}
 
 
+RESOLUTIONS = (32, 64, 128, 256, 512, 1024)
+
+
 @dataclass
 class NetworkConfig:
-    resolution: int = 256
-    z_dim: int = 512
-    w_dim: int = 512
-    mapping_layers: int = 8
-    mapping_lr_mult: float = 0.01
-    channel_base: int = 16384
-    channel_max: int = 512
-    style_mode: str = "modulated"
-    num_classes: int = 0
-    mbstd_group: int = 4
-    resampling: str = field(
-        default="stylegan2",
-        metadata={
-            "help": "how blocks change resolution: 'stylegan2' (transposed 3x3 stride-2 conv + [1,3,3,1] "
-            "blur in G, blur + stride-2 conv in D) or 'legacy' (the first engine's resize-then-convolve, "
-            "kept so older checkpoints load)"
-        },
+    # One line per option: the CLI, the admin form and the benchmarks read these (option_fields).
+    resolution: int = option(
+        256, "square image size in px", label="Resolution", choices=RESOLUTIONS, basic=True
+    )
+    z_dim: int = option(512, "size of the latent z", minimum=1, maximum=4096)
+    w_dim: int = option(512, "size of the intermediate latent w (the style)", minimum=1, maximum=4096)
+    mapping_layers: int = option(8, "layers of the mapping network z -> w", minimum=1, maximum=32)
+    mapping_lr_mult: float = option(
+        0.01, "mapping network learning-rate multiplier (StyleGAN: 0.01)", minimum=1e-6, maximum=1
+    )
+    channel_base: int = option(
+        16384,
+        "feature channels at resolution r are min(channel_base / r, channel_max)",
+        minimum=1,
+        maximum=65536,
+    )
+    channel_max: int = option(512, "most feature channels of any layer", minimum=1, maximum=2048)
+    style_mode: str = option(
+        "modulated",
+        "modulated (StyleGAN2, no droplet artefacts) or adain (the 2018 StyleGAN)",
+        label="Style mode",
+        choices=STYLE_MODES,
+        basic=True,
+    )
+    # Set from the run's genres by the admin (one class per genre), not typed in.
+    num_classes: int = option(
+        0,
+        "0 = unconditional; n = a class-conditional model of n classes",
+        minimum=0,
+        maximum=1000,
+        admin=False,
+    )
+    mbstd_group: int = option(4, "minibatch standard-deviation group size in D", minimum=1, maximum=64)
+    resampling: str = option(
+        "stylegan2",
+        "how blocks change resolution: 'stylegan2' (transposed 3x3 stride-2 conv + [1,3,3,1] blur in G, "
+        "blur + stride-2 conv in D) or 'legacy' (the first engine's resize-then-convolve, kept so older "
+        "checkpoints load)",
+        choices=RESAMPLINGS,
     )
 
     def __post_init__(self) -> None:
@@ -71,16 +98,12 @@ class NetworkConfig:
             raise ValueError(
                 f"NetworkConfig.mapping_lr_mult={lr_mult!r} must be a number in (0, 1] (StyleGAN uses 0.01)."
             )
-        if self.resampling not in RESAMPLINGS:
-            raise ValueError(
-                f"NetworkConfig.resampling={self.resampling!r} is unknown: "
-                f"choose one of {', '.join(RESAMPLINGS)}."
-            )
         if self.style_mode not in STYLE_MODES:
             raise ValueError(
                 f"NetworkConfig.style_mode={self.style_mode!r} is unknown: "
                 f"choose one of {', '.join(STYLE_MODES)}."
             )
+        check_fields(self, "network")
 
     @property
     def log2_resolution(self) -> int:

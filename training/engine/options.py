@@ -8,61 +8,132 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from training.engine.config import NetworkConfig
+from training.engine.option_fields import check_fields, option
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
+# Bounds are what the engine and the database accept: a seed must fit the RNGs'
+# 64-bit state after per-rank offsets, kimg counts become integer image counts.
+MAX_SEED = 2**31 - 1
+MAX_KIMG = 100_000.0  # 100 M images: four times the longest run in the StyleGAN2-ADA paper
+
+
 @dataclass
 class TrainConfig:
+    # One line per option: the CLI, the admin form and the presets read these (option_fields).
     network: NetworkConfig = field(default_factory=NetworkConfig)
-    batch_size: int = 16
-    total_kimg: float = 1000.0
-    g_lr: float = 0.0025
-    d_lr: float = 0.0025
-    r1_gamma: float | None = None  # None = 0.0002 * resolution**2 / batch_size
-    r1_interval: int = 16
-    pl_weight: float = 2.0
-    pl_interval: int = 4
-    style_mixing_prob: float = 0.9
-    ema_kimg: float = 10.0
-    ema_rampup: float | None = 0.05
-    ada: bool = True
-    ada_target: float = 0.6
-    ada_interval: int = 4
-    ada_kimg: float = 500.0
-    mirror: bool = False
-    tick_kimg: float = 4.0
-    checkpoint_kimg: float = 50.0
-    metric_kimg: float | None = None
-    metric_samples: int = 1000
-    seed: int = 0
-    precision: str = "auto"
-    device: str = "auto"
-    keep_checkpoints: int = 0  # 0 = keep every checkpoint; n > 0 = only the newest n
-    max_minutes: float | None = field(
-        default=None,
-        metadata={
-            "help": "stop (with a checkpoint) after this many minutes of this process's training, "
-            "even before total_kimg: a run sized by the time a GPU is lent for; empty = no limit"
-        },
+    batch_size: int = option(
+        16,
+        "global batch size (split over processes)",
+        label="Batch size",
+        minimum=1,
+        maximum=1024,
+        basic=True,
     )
-    data_on_device: bool = field(
-        default=True,
-        metadata={
-            "help": "on CUDA, hold the packed dataset in GPU memory when it fits (a quarter of the free "
-            "memory at most) and gather each batch there"
-        },
+    total_kimg: float = option(
+        1000.0,
+        "train until this many thousand real images were shown to D",
+        label="Target length (kimg)",
+        minimum=0.001,
+        maximum=MAX_KIMG,
+        basic=True,
     )
-    channels_last: bool = field(
-        default=False,
-        metadata={"help": "on CUDA, keep weights and activations channels-last (NHWC); ignored on the CPU"},
+    g_lr: float = option(0.0025, "generator learning rate (Adam)", minimum=1e-6, maximum=1.0)
+    d_lr: float = option(0.0025, "discriminator learning rate (Adam)", minimum=1e-6, maximum=1.0)
+    r1_gamma: float | None = option(
+        None,
+        "R1 weight; none = 0.0002 * resolution^2 / batch",
+        label="R1 γ",
+        minimum=0.0,
+        maximum=10_000.0,
+        basic=True,
     )
-    compile: bool = field(
-        default=False,
-        metadata={
-            "help": "torch.compile the main G and D passes (the lazy R1 and path-length passes stay eager: "
-            "compiled graphs have no double backward); the first steps then take minutes"
-        },
+    r1_interval: int = option(16, "steps between lazy R1 regularisation passes", minimum=1, maximum=1000)
+    pl_weight: float = option(2.0, "path-length regularisation weight (0 = off)", minimum=0.0, maximum=100.0)
+    pl_interval: int = option(4, "steps between lazy path-length passes", minimum=1, maximum=1000)
+    style_mixing_prob: float = option(0.9, "share of steps that mix two latents", minimum=0.0, maximum=1.0)
+    ema_kimg: float = option(
+        10.0,
+        "half-life of the generator's moving average in kimg (at batch 32)",
+        minimum=0.001,
+        maximum=MAX_KIMG,
+    )
+    ema_rampup: float | None = option(
+        0.05,
+        "ramp the EMA half-life up over this share of the images seen; none = no ramp",
+        minimum=1e-6,
+        maximum=10.0,
+    )
+    ada: bool = option(
+        True, "adaptive discriminator augmentation", label="Adaptive augmentation (ADA)", basic=True
+    )
+    ada_target: float = option(
+        0.6,
+        "ADA's target for the overfitting heuristic r_t",
+        label="ADA target r_t",
+        minimum=0.01,
+        maximum=0.99,
+        basic=True,
+    )
+    ada_interval: int = option(4, "steps between ADA probability updates", minimum=1, maximum=1000)
+    ada_kimg: float = option(
+        500.0, "kimg for ADA's probability to go from 0 to 1", minimum=0.001, maximum=MAX_KIMG
+    )
+    mirror: bool = option(False, "random x-flips of the reals", label="Mirror (x-flips)", basic=True)
+    tick_kimg: float = option(
+        4.0,
+        "kimg between stats lines and sample grids",
+        label="Sample grid every (kimg)",
+        minimum=0.001,
+        maximum=MAX_KIMG,
+        basic=True,
+    )
+    checkpoint_kimg: float = option(
+        50.0,
+        "kimg between checkpoints",
+        label="Checkpoint every (kimg)",
+        minimum=0.001,
+        maximum=MAX_KIMG,
+        basic=True,
+    )
+    metric_kimg: float | None = option(
+        None, "kimg between SWD measurements; none = never", minimum=0.001, maximum=MAX_KIMG
+    )
+    metric_samples: int = option(1000, "images per side of an SWD measurement", minimum=1, maximum=100_000)
+    seed: int = option(
+        0,
+        "random seed of weights, data order and latents",
+        label="Seed",
+        minimum=0,
+        maximum=MAX_SEED,
+        basic=True,
+    )
+    precision: str = option("auto", "auto = bf16/fp16 on CUDA, fp32 on the CPU", choices=PRECISIONS)
+    # The worker's TORCH_DEVICE decides for admin runs.
+    device: str = option("auto", "auto, cpu, cuda or cuda:N", admin=False)
+    keep_checkpoints: int = option(
+        0, "0 = keep every checkpoint; n = only the newest n", minimum=0, maximum=100_000
+    )
+    max_minutes: float | None = option(
+        None,
+        "stop (with a checkpoint) after this many minutes of this process's training, even before "
+        "total_kimg: a run sized by the time a GPU is lent for; empty = no limit",
+        minimum=0.01,
+        maximum=1e6,
+    )
+    data_on_device: bool = option(
+        True,
+        "on CUDA, hold the packed dataset in GPU memory when it fits (a quarter of the free memory at "
+        "most) and gather each batch there",
+    )
+    channels_last: bool = option(
+        False, "on CUDA, keep weights and activations channels-last (NHWC); ignored on the CPU"
+    )
+    compile: bool = option(
+        False,
+        "torch.compile the main G and D passes (the lazy R1 and path-length passes stay eager: compiled "
+        "graphs have no double backward); the first steps then take minutes",
     )
 
     def __post_init__(self) -> None:
@@ -88,6 +159,9 @@ class TrainConfig:
             _positive_number("metric_kimg", self.metric_kimg)
         if self.max_minutes is not None:
             _positive_number("max_minutes", self.max_minutes)
+        for name in ("data_on_device", "channels_last", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"TrainConfig.{name}={getattr(self, name)!r} must be true or false.")
         if self.r1_gamma is not None and not (_is_number(self.r1_gamma) and self.r1_gamma >= 0):
             raise ValueError(
                 f"TrainConfig.r1_gamma={self.r1_gamma!r} must be >= 0, or None for the automatic value."
@@ -108,9 +182,6 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig.keep_checkpoints={self.keep_checkpoints!r} must be 0 (keep all) or a positive count."
             )
-        for name in ("data_on_device", "channels_last", "compile"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"TrainConfig.{name}={getattr(self, name)!r} must be true or false.")
         if self.precision not in PRECISIONS:
             raise ValueError(
                 f"TrainConfig.precision={self.precision!r} is unknown: choose one of {', '.join(PRECISIONS)}."
@@ -119,6 +190,7 @@ class TrainConfig:
             self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")
         ):
             raise ValueError(f"TrainConfig.device={self.device!r} must be 'auto', 'cpu', 'cuda' or 'cuda:N'.")
+        check_fields(self, "training")
 
     # Derived values -------------------------------------------------------------------------
 

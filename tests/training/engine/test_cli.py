@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SUBCOMMANDS = ["pack", "train", "generate", "mix", "interpolate", "measure"]
 TINY_FLAGS = [
     "--resolution", "32", "--z-dim", "32", "--w-dim", "32", "--mapping-layers", "2",
-    "--channel-base", "1024", "--channel-max", "32", "--batch", "4",
+    "--channel-base", "1024", "--channel-max", "32", "--batch-size", "4",
 ]  # fmt: skip
 
 
@@ -69,7 +69,7 @@ def test_pack_train_generate_mix_interpolate_measure(tmp_path: Path):
     assert not run.exists(), "a dry run writes nothing"
 
     out = run_cli(
-        "train", "--data", pack, "--run-dir", run, *TINY_FLAGS, "--kimg", "0.016", "--tick", "0.008",
+        "train", "--data", pack, "--run-dir", run, *TINY_FLAGS, "--total-kimg", "0.016", "--tick-kimg", "0.008",
         "--no-progress",
     )  # fmt: skip
     assert "finished at 0.016 kimg after 4 steps" in out.stdout
@@ -77,7 +77,7 @@ def test_pack_train_generate_mix_interpolate_measure(tmp_path: Path):
     assert ckpt.exists() and len((run / "stats.jsonl").read_text().splitlines()) == 2
     # --resume auto with a larger target continues from step 4.
     out = run_cli(
-        "train", "--data", pack, "--run-dir", run, *TINY_FLAGS, "--kimg", "0.024", "--no-progress"
+        "train", "--data", pack, "--run-dir", run, *TINY_FLAGS, "--total-kimg", "0.024", "--no-progress"
     )  # fmt: skip
     assert "after 6 steps" in out.stdout
     ckpt = run / "checkpoints" / "ckpt-00000006.pt"
