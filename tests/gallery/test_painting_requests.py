@@ -11,17 +11,17 @@ from gallery.models import Artwork, MixingExhibit, PaintingRequest
 from gallery.periodic import resend_waiting_paintings
 from tests.conftest import wait_for
 from tests.gallery.factories import make_staff
-from tests.gallery.test_generation import checkpoint, trained_checkpoint  # noqa: F401 - fixtures
+from tests.gallery.test_generation import checkpoint, collection, trained_checkpoint  # noqa: F401 - fixtures
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_paintings_asked_for_while_the_broker_is_down_are_painted_once_it_is_back(
     client,
-    checkpoint,
+    checkpoint,  # noqa: F811 - the imported fixture
     settings,
     broker_outage,
-    celery_worker_factory,  # noqa: F811 - the imported fixture
+    celery_worker_factory,
 ):
     client.force_login(
         make_staff("staff", perms=("training.publish_checkpoint", "training.view_trainingrun"))
@@ -59,8 +59,8 @@ def test_paintings_asked_for_while_the_broker_is_down_are_painted_once_it_is_bac
 
 @pytest.mark.django_db
 def test_a_mixing_exhibit_request_is_built_once_however_often_it_is_delivered(
-    checkpoint,
-    django_capture_on_commit_callbacks,  # noqa: F811 - the imported fixture
+    checkpoint,  # noqa: F811 - the imported fixture
+    django_capture_on_commit_callbacks,
 ):
     from gallery.tasks import build_mixing_exhibit
 

@@ -15,7 +15,6 @@ from training.engine.config import NetworkConfig
 from training.engine.dataset import PackedDataset, held_out_split, pack_images
 from training.engine.generate import generate_images
 from training.engine.loop import METRIC_SEED_BASE, TrainCallbacks, Trainer, train
-from training.engine.metrics import sliced_wasserstein
 from training.engine.options import TrainConfig
 from training.engine.quality import measure_quality
 
