@@ -10,6 +10,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from museum.changelist import BoundedDateHierarchyMixin
+
 from .models import Artwork, Genre, MixingExhibit, MixingGrid, MixingSource
 
 PROVENANCE_FIELDS = ("checkpoint", "seed", "psi", "truncation_cutoff", "noise_mode", "class_idx")
@@ -70,7 +72,7 @@ class GenreAdmin(admin.ModelAdmin):
 
 
 @admin.register(Artwork)
-class ArtworkAdmin(PublishActions, admin.ModelAdmin):
+class ArtworkAdmin(BoundedDateHierarchyMixin, PublishActions, admin.ModelAdmin):
     list_display = ("thumbnail", "display_title", "genre", "published", "provenance", "created")
     list_display_links = ("thumbnail", "display_title")
     list_filter = ("genre", "published")
