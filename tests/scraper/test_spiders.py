@@ -194,7 +194,8 @@ def test_a_genres_comma_separated_search_terms_are_each_searched_and_overlaps_co
 
     searched = [s.query["q"] for s in fake_museum.requests_for("/api/v1/artworks/search")]
     assert sorted(searched) == [["city view"], ["cityscape"]]
-    assert counts(job) == {"stored": 2}  # both searches returned both works
+    # Both searches returned both works: each is stored once, each repeat counted.
+    assert counts(job) == {"stored": 2, "skipped": 2, "skipped:repeated_id": 2}
     assert fake_museum.requested(AIC_IMAGE_PATH.format(image_id="street")) == 1
 
 
