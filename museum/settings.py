@@ -313,6 +313,10 @@ SCRAPER_AUTOTHROTTLE = env_bool("SCRAPER_AUTOTHROTTLE", True)
 # Retries on 429/5xx: wait base * 2**attempt seconds (or the server's Retry-After), at most this many times.
 SCRAPER_RETRY_TIMES = env_int("SCRAPER_RETRY_TIMES", 3)
 SCRAPER_RETRY_BACKOFF = float(os.environ.get("SCRAPER_RETRY_BACKOFF") or 2.0)
+# Seconds one try of a request may take, and all its tries and waits together:
+# a server trickling one byte a second costs a crawl at most the deadline.
+SCRAPER_DOWNLOAD_TIMEOUT = float(os.environ.get("SCRAPER_DOWNLOAD_TIMEOUT") or 30.0)
+SCRAPER_REQUEST_DEADLINE = float(os.environ.get("SCRAPER_REQUEST_DEADLINE") or 90.0)
 
 # Where the gallery's provenance points: training provides the model.
 GALLERY_CHECKPOINT_MODEL = "training.Checkpoint"
