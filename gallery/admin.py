@@ -20,6 +20,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from museum.changelist import BoundedDateHierarchyMixin
 from museum.queueing import broker_was_down
 from training.checkpoint_quality import publish_warnings, report_view, side_by_side
 from training.models import Checkpoint, GenerationSchedule
@@ -103,7 +104,7 @@ class GenreAdmin(admin.ModelAdmin):
 
 
 @admin.register(Artwork)
-class ArtworkAdmin(PublishActions, admin.ModelAdmin):
+class ArtworkAdmin(BoundedDateHierarchyMixin, PublishActions, admin.ModelAdmin):
     list_display = ("thumbnail", "display_title", "genre", "published", "provenance", "created")
     list_display_links = ("thumbnail", "display_title")
     list_filter = ("genre", "published")

@@ -72,12 +72,6 @@ def shown_nearest_training_image(artwork: Artwork) -> ScrapedImage | None:
     return image
 
 
-def source_link(image: ScrapedImage) -> str:
-    """The image's source page as a link target: only http(s), so a row stored
-    before URLs were checked never renders a script link."""
-    return image.page_url if image.page_url.startswith(("https://", "http://")) else ""
-
-
 @dataclass
 class BandRow:
     source: MixingSource

@@ -41,7 +41,7 @@ def artwork(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "artwork": art,
         "nearest": nearest,
-        "source_link": selectors.source_link(nearest) if nearest else "",
+        "source_link": nearest.page_link if nearest else "",
         "previous": previous,
         "next": following,
         "nav": "rooms",

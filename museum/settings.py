@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "museum.requestchecks.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -180,13 +181,19 @@ if AWS_STORAGE_BUCKET_NAME:
     _s3_common = {
         "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
         "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
-        "custom_domain": os.environ.get("AWS_S3_CUSTOM_DOMAIN") or None,
         "file_overwrite": False,
     }
     STORAGES = {
+        # A private bucket: every media URL is the permission-checked view
+        # (museum/media.py), which reads the file with the site's credentials.
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {**_s3_common, "bucket_name": AWS_STORAGE_BUCKET_NAME, "querystring_auth": False},
+            "BACKEND": "museum.mediastorage.ViewServedS3Storage",
+            "OPTIONS": {
+                **_s3_common,
+                "bucket_name": AWS_STORAGE_BUCKET_NAME,
+                "default_acl": "private",
+                "querystring_auth": True,
+            },
         },
         "checkpoints": {
             "BACKEND": "storages.backends.s3.S3Storage",
@@ -196,7 +203,6 @@ if AWS_STORAGE_BUCKET_NAME:
                 "location": "" if CHECKPOINT_BUCKET_NAME else "checkpoints",
                 "default_acl": "private",
                 "querystring_auth": True,
-                "custom_domain": None,
             },
         },
         "staticfiles": {"BACKEND": STATIC_BACKEND},
@@ -212,8 +218,10 @@ else:
         "staticfiles": {"BACKEND": STATIC_BACKEND},
     }
 
-# Serve user media from Django only on the embedded defaults (S3 serves its own).
-SERVE_MEDIA = env_bool("SERVE_MEDIA", not AWS_STORAGE_BUCKET_NAME)
+# Media is served by museum/media.py, which checks the owning row on every
+# request. Public files may be cached for this many seconds, so an
+# unpublished file can live on in a browser or CDN cache at most this long.
+MEDIA_PUBLIC_MAX_AGE = env_int("MEDIA_PUBLIC_MAX_AGE", 3600)
 
 # Cache: Redis when configured, else local memory.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -305,6 +313,10 @@ SCRAPER_AUTOTHROTTLE = env_bool("SCRAPER_AUTOTHROTTLE", True)
 # Retries on 429/5xx: wait base * 2**attempt seconds (or the server's Retry-After), at most this many times.
 SCRAPER_RETRY_TIMES = env_int("SCRAPER_RETRY_TIMES", 3)
 SCRAPER_RETRY_BACKOFF = float(os.environ.get("SCRAPER_RETRY_BACKOFF") or 2.0)
+# Seconds one try of a request may take, and all its tries and waits together:
+# a server trickling one byte a second costs a crawl at most the deadline.
+SCRAPER_DOWNLOAD_TIMEOUT = float(os.environ.get("SCRAPER_DOWNLOAD_TIMEOUT") or 30.0)
+SCRAPER_REQUEST_DEADLINE = float(os.environ.get("SCRAPER_REQUEST_DEADLINE") or 90.0)
 
 # Where the gallery's provenance points: training provides the model.
 GALLERY_CHECKPOINT_MODEL = "training.Checkpoint"

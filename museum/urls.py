@@ -1,9 +1,9 @@
-from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path, re_path
-from django.views.static import serve
+
+from museum.media import serve_media
 
 
 def healthz(request):
@@ -21,10 +21,5 @@ urlpatterns += i18n_patterns(
     prefix_default_language=False,
 )
 
-if settings.SERVE_MEDIA:
-    # Embedded defaults only: media files from the data folder. With S3 the
-    # bucket (or its CDN) serves them.
-    urlpatterns += [
-        # MEDIA_ROOT is read per request so tests that move it are served too.
-        re_path(r"^media/(?P<path>.*)$", lambda request, path: serve(request, path, settings.MEDIA_ROOT)),
-    ]
+# Every media file, on disk or S3, through the view that checks its row's state.
+urlpatterns += [re_path(r"^media/(?P<path>.+)$", serve_media, name="media")]

@@ -305,10 +305,10 @@ class ScrapedImageAdmin(admin.ModelAdmin):
         link = (
             format_html(
                 '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
-                image.page_url,
+                image.page_link,
                 image.source_id,
             )
-            if image.page_url
+            if image.page_link
             else image.source_id
         )
         return format_html(

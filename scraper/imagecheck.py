@@ -4,7 +4,9 @@ Pure Pillow (plus numpy and imagehash): no Django, so the crawler, the
 benchmarks and the tests can use it directly. The order matters: the byte cap
 comes before any decoding, the pixel cap before any pixel is decoded, and the
 pixels are decoded twice (verify, then load) because Pillow's ``verify()``
-leaves the image unusable.
+leaves the image unusable. Memory is bounded whatever the image's size: JPEGs
+are decoded at a reduced scale, everything is cut to MAX_STORED_SIDE before
+any copy is made.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # far less than what a 100-byte PNG header can claim.
 MAX_PIXELS = 40_000_000
 DEFAULT_MIN_SIDE = 64
+# The stored copy's long side at most: twice the largest model (1024 px), so
+# a crop for training loses nothing. Larger images are decoded at a reduced
+# scale (JPEG's DCT scaling via draft(): 1/2, 1/4, 1/8), so decoding a
+# 36-megapixel photograph needs a quarter of its full-size memory or less.
+MAX_STORED_SIDE = 2048
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF")
 JPEG_QUALITY = 92
 THUMBNAIL_SIZE = 320  # twice the queue's 160 px, sharp on high-density screens
@@ -109,7 +116,11 @@ def check_image(
             )
         _verify(image, source_format, served_as)
         image = _open(data, served_as)
+        if source_format == "JPEG":
+            # Decode at the smallest DCT scale that is still >= MAX_STORED_SIDE.
+            image.draft("RGB", (MAX_STORED_SIDE, MAX_STORED_SIDE))
         _load(image, source_format, served_as)
+        image = _bounded(image)
 
     rgb = to_rgb(ImageOps.exif_transpose(image))
     buffer = io.BytesIO()
@@ -182,6 +193,21 @@ def _load(image: Image.Image, source_format: str, served_as: str) -> None:
         raise ImageRejected(
             _decode_reason(exc), f"{source_format} could not be decoded{served_as}: {exc}"
         ) from exc
+
+
+def _bounded(image: Image.Image) -> Image.Image:
+    """``image`` with its long side at most MAX_STORED_SIDE; the full-size
+    pixels are released as soon as the smaller copy exists."""
+    long_side = max(image.size)
+    if long_side <= MAX_STORED_SIDE:
+        return image
+    factor = -(-long_side // MAX_STORED_SIDE)  # ceiling: the result fits
+    if image.mode not in ("L", "LA", "RGB", "RGBA", "CMYK", "I", "F"):  # modes reduce() cannot take
+        image = to_rgb(image)
+    reduced = image.reduce(factor)
+    reduced.info = image.info  # keep EXIF orientation and transparency for what follows
+    image.close()
+    return reduced
 
 
 def _decode_reason(exc: Exception) -> str:

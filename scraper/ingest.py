@@ -27,6 +27,7 @@ from django.utils import timezone
 from gallery.models import Genre
 from scraper.imagecheck import DEFAULT_MAX_BYTES, DEFAULT_MIN_SIDE, ImageRejected, check_image
 from scraper.models import PHASH_BAND_FIELDS, CrawlJob, ScrapedImage, phash_bands
+from scraper.records import Record, RecordRejected, clean_record
 
 NEAR_DUPLICATE_DISTANCE = 6
 MAX_NEAR_DUPLICATE_CANDIDATES = 2000
@@ -35,7 +36,7 @@ LOG_TAIL_LINES = 200
 
 @dataclass(frozen=True)
 class IngestResult:
-    outcome: str  # "stored", "duplicate" or "rejected"
+    outcome: str  # "stored", "duplicate", "rejected" (the image) or "skipped" (the record)
     reason: str = ""  # e.g. "truncated"; "near_duplicate" for a stored near duplicate
     image_id: int | None = None  # the stored image, or the one this duplicates
 
@@ -43,12 +44,19 @@ class IngestResult:
 def ingest_image(
     job_id: int | None, item: dict[str, Any], data: bytes, content_type: str | None = None
 ) -> IngestResult:
-    """Check, store and record one image. Bad images are counted, never raised.
+    """Check, store and record one image. Bad records and bad images are
+    counted (``skipped:<reason>``, ``rejected:<reason>``), never raised; the
+    record's shape is checked before any file is written.
 
     ``job_id`` may be None for images that come from no crawl (demo data,
     benchmarks); then ``item["genre"]`` must name the genre.
     """
-    label = item.get("image_url") or f"{item.get('source', '?')}:{item.get('source_id', '?')}"
+    try:
+        record = clean_record(item)
+    except RecordRejected as exc:
+        record_outcome(job_id, "skipped", exc.reason, exc.detail)
+        return IngestResult("skipped", exc.reason)
+    label = record.image_url
     try:
         checked = check_image(
             data,
@@ -67,28 +75,31 @@ def ingest_image(
         record_outcome(job_id, "duplicate", "", f"{label}: same content as image #{existing_id}")
         return IngestResult("duplicate", "", existing_id)
 
-    genre = _genre_for(job_id, item)
+    genre = _genre_for(job_id, record)
     near = find_near_duplicate(genre.pk, checked.phash)
     name = f"scraped/{checked.sha256[:2]}/{checked.sha256}.{checked.extension}"
+    thumbnail_name = f"scraped/thumbs/{checked.sha256[:2]}/{checked.sha256}.jpg"
+    saved: list[str] = []  # files this call wrote, removed again if no row comes of them
     # Same name means same bytes, so a file left by an earlier (deleted) row is reused.
     if not default_storage.exists(name):
         name = default_storage.save(name, ContentFile(checked.data))
-    thumbnail_name = f"scraped/thumbs/{checked.sha256[:2]}/{checked.sha256}.jpg"
+        saved.append(name)
     if not default_storage.exists(thumbnail_name):
         thumbnail_name = default_storage.save(thumbnail_name, ContentFile(checked.thumbnail))
+        saved.append(thumbnail_name)
     try:
         with transaction.atomic():
             image = ScrapedImage.objects.create(
                 job_id=job_id,
                 genre=genre,
-                source=item.get("source", ""),
-                source_id=str(item.get("source_id", "")),
-                image_url=item.get("image_url", ""),
-                page_url=item.get("page_url", ""),
-                title=(item.get("title") or "")[:500],
-                artist=(item.get("artist") or "")[:300],
-                date_text=(item.get("date") or "")[:100],
-                licence=(item.get("licence") or "")[:100],
+                source=record.source,
+                source_id=record.source_id,
+                image_url=record.image_url,
+                page_url=record.page_url,
+                title=record.title,
+                artist=record.artist,
+                date_text=record.date,
+                licence=record.licence,
                 image=name,
                 thumbnail=thumbnail_name,
                 width=checked.width,
@@ -98,7 +109,7 @@ def ingest_image(
                 near_duplicate_of_id=near[0] if near else None,
                 near_duplicate_distance=near[1] if near else None,
                 quality_hints=checked.quality_hints,
-                is_demo=bool(item.get("is_demo", False)),
+                is_demo=record.is_demo,
             )
             # Counted in the same transaction as the row: one commit, and the
             # count can never disagree with what is stored.
@@ -108,16 +119,29 @@ def ingest_image(
                 detail += f", near duplicate of #{near[0]} (distance {near[1]})"
             _count(job_id, "stored", reason, detail)
     except IntegrityError:
-        # Another worker stored the same bytes between our lookup and insert.
+        # Another worker stored the same bytes between our lookup and insert
+        # (its row names the same files, so they stay).
         existing_id = (
             ScrapedImage.objects.filter(content_hash=checked.sha256).values_list("id", flat=True).first()
         )
         if existing_id is None:
+            _delete_unused(saved)
             raise
+        _delete_unused(saved)
         record_outcome(job_id, "duplicate", "", f"{label}: same content as image #{existing_id}")
         return IngestResult("duplicate", "", existing_id)
+    except Exception:
+        _delete_unused(saved)  # no row names them: leave no orphan files in media
+        raise
 
     return IngestResult("stored", reason, image.pk)
+
+
+def _delete_unused(names: list[str]) -> None:
+    """Delete the files this ingest wrote that no row refers to."""
+    for name in names:
+        if not ScrapedImage.objects.filter(Q(image=name) | Q(thumbnail=name)).exists():
+            default_storage.delete(name)
 
 
 def find_near_duplicate(genre_id: int, phash: str, exclude_id: int | None = None) -> tuple[int, int] | None:
@@ -182,12 +206,12 @@ def _append(log_tail: str, line: str) -> str:
     return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
-def _genre_for(job_id: int | None, item: dict[str, Any]) -> Genre:
-    slug = item.get("genre")
+def _genre_for(job_id: int | None, record: Record) -> Genre:
+    slug = record.genre
     if slug:
         genre = Genre.objects.filter(slug=slug).first()
         if genre is not None:
             return genre
     if job_id is not None:
         return CrawlJob.objects.select_related("genre").get(pk=job_id).genre
-    raise ValueError(f"Item {item.get('source_id')!r} names no known genre ({slug!r}) and has no crawl job.")
+    raise ValueError(f"Item {record.source_id!r} names no known genre ({slug!r}) and has no crawl job.")

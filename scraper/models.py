@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from scraper.records import web_url
+
 # A perceptual hash is 64 bits; it is also stored as eight 8-bit bands. Two
 # hashes within Hamming distance 6 differ in at most 6 bands, so at least two
 # of the eight bands are equal: an indexed equality lookup on the bands finds
@@ -191,6 +193,12 @@ class ScrapedImage(models.Model):
         if kwargs.get("update_fields") is not None and "phash" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], *PHASH_BAND_FIELDS}
         super().save(*args, **kwargs)
+
+    @property
+    def page_link(self) -> str:
+        """The source page as a safe link target: "" unless it is http(s), so
+        a row stored before URLs were checked never renders a script link."""
+        return web_url(self.page_url)
 
     @property
     def thumbnail_url(self) -> str:

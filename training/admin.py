@@ -261,8 +261,49 @@ class TrainingRunAdmin(admin.ModelAdmin):
         return self._back(run.pk)
 
 
+class PrivateFileDownload:
+    """A download link and view for a file in the private checkpoint storage,
+    which has no public URL (Django's default widget would link to a /media/
+    path that does not exist). The view checks the row's view permission."""
+
+    file_field: str
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "<int:object_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name=f"{opts.app_label}_{opts.model_name}_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request: HttpRequest, object_id: int) -> FileResponse:
+        obj = get_object_or_404(self.model, pk=object_id)
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        file = getattr(obj, self.file_field)
+        if not file:
+            raise Http404(_("This row has no file."))
+        try:
+            handle = file.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404(_("The file is missing from storage.")) from exc
+        return FileResponse(handle, as_attachment=True, filename=file.name.rsplit("/", 1)[-1])
+
+    @admin.display(description=gettext_lazy("file"))
+    def download(self, obj) -> str:
+        file = getattr(obj, self.file_field)
+        if not file:
+            return "—"
+        opts = self.model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, file.name.rsplit("/", 1)[-1])
+
+
 @admin.register(Checkpoint)
-class CheckpointAdmin(admin.ModelAdmin):
+class CheckpointAdmin(PrivateFileDownload, admin.ModelAdmin):
     list_display = ("__str__", "run", "kimg", "verdict", "size", "published", "created")
     list_filter = ("published", "run__genre")
     list_select_related = ("run", "run__genre")
@@ -275,12 +316,13 @@ class CheckpointAdmin(admin.ModelAdmin):
         "published_by",
         "published_at",
         "confirmed_warnings",
-        "file",
+        "download",
         "sha256",
         "size",
         "created",
     )
     readonly_fields = fields
+    file_field = "file"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -306,11 +348,12 @@ class CheckpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(PrivateFileDownload, admin.ModelAdmin):
     list_display = ("__str__", "genre", "resolution", "image_count", "sha256", "created")
     list_filter = ("genre",)
-    readonly_fields = ("genre", "resolution", "image_count", "packed_file", "sha256", "skipped", "created")
-    exclude = ("images",)
+    file_field = "packed_file"
+    readonly_fields = ("genre", "resolution", "image_count", "download", "sha256", "skipped", "created")
+    fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

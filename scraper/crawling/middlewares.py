@@ -218,12 +218,38 @@ def retry_after_seconds(response: Response) -> float | None:
 class BackoffRetryMiddleware(RetryMiddleware):
     """Retries 429 and 5xx after ``base * 2**attempt`` seconds, or after the
     server's Retry-After when that is longer. A Retry-After longer than
-    SCRAPER_RETRY_BACKOFF_MAX gives up on the request instead of hammering."""
+    SCRAPER_RETRY_BACKOFF_MAX gives up on the request instead of hammering.
+
+    Every request has a total budget, SCRAPER_REQUEST_DEADLINE seconds from
+    its first try: a retry is given only the time left (as its
+    ``download_timeout``), and none is made once the budget is spent. So a
+    server that trickles bytes costs the deadline, not timeout × tries."""
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.backoff_base = settings.getfloat("SCRAPER_RETRY_BACKOFF", 2.0)
         self.backoff_max = settings.getfloat("SCRAPER_RETRY_BACKOFF_MAX", 120.0)
+        self.deadline = settings.getfloat("SCRAPER_REQUEST_DEADLINE", 90.0)
+        self.download_timeout = settings.getfloat("DOWNLOAD_TIMEOUT", 30.0)
+
+    def process_request(self, request: Request) -> None:
+        request.meta.setdefault("aag_first_try", time.monotonic())
+        request.meta.setdefault("download_timeout", min(self.download_timeout, self.deadline))
+
+    def _within_deadline(self, request: Request, retry: Request, delay: float) -> bool:
+        """Give ``retry`` the time left of the request's budget; False when none is left."""
+        left = self.deadline - (time.monotonic() - request.meta["aag_first_try"]) - delay
+        if left < 1.0:
+            logger.warning(
+                "Giving up on %s: its %.0f s budget for all tries is spent", request.url, self.deadline
+            )
+            return False
+        retry.meta["download_timeout"] = min(self.download_timeout, left)
+        return True
+
+    def _delay(self, request: Request, asked: float | None) -> float:
+        delay = min(self.backoff_base * 2 ** request.meta.get("retry_times", 0), self.backoff_max)
+        return max(delay, asked) if asked is not None else delay
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
@@ -238,7 +264,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             )
             return response
         retry = self._retry(request, response_status_message(response.status))
-        if retry is None:
+        if retry is None or not self._within_deadline(request, retry, self._delay(request, asked)):
             return response
         await self._wait(request, asked)
         return retry
@@ -247,16 +273,13 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry", False):
             return None
         retry = self._retry(request, exception)
-        if retry is None:
+        if retry is None or not self._within_deadline(request, retry, self._delay(request, None)):
             return None
         await self._wait(request, None)
         return retry
 
     async def _wait(self, request: Request, asked: float | None) -> None:
-        attempt = request.meta.get("retry_times", 0)
-        delay = min(self.backoff_base * 2**attempt, self.backoff_max)
-        if asked is not None:
-            delay = max(delay, asked)
+        delay = self._delay(request, asked)
         if delay > 0:
             # Imported here: importing the reactor at module level would install
             # the default one before Scrapy installs the configured reactor.

@@ -16,6 +16,7 @@ from twisted.internet.threads import deferToThread
 
 from scraper.crawling.failures import classify_failure
 from scraper.ingest import IngestResult, ingest_image, record_outcome
+from scraper.records import RecordRejected, clean_record
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ class IngestPipeline:
     async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         spider = self.crawler.spider
         job_id = spider.job_id
+        try:
+            clean_record(item)  # a record of the wrong shape is counted, and its image never fetched
+        except RecordRejected as exc:
+            logger.warning("Record skipped: %s", exc)
+            record_outcome(job_id, "skipped", exc.reason, exc.detail)
+            item["outcome"] = "skipped"
+            return item
         request = Request(item["image_url"], callback=NO_CALLBACK, headers={"Accept": "image/*"})
         try:
             response = await self.crawler.engine.download_async(request)

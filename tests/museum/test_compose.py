@@ -46,6 +46,8 @@ def test_redis_never_evicts_queued_tasks(services):
 def test_buckets_are_created_before_the_app_starts(services):
     script = services["createbuckets"]["entrypoint"]
     assert "mc mb" in script and "museum-media" in script and "museum-checkpoints" in script
+    # No public bucket: media is served through the permission-checked view.
+    assert "anonymous set download" not in script
     assert services["web"]["depends_on"]["createbuckets"]["condition"] == "service_completed_successfully"
     env = services["web"]["environment"]
     assert env["AWS_S3_ENDPOINT_URL"] == "http://minio:9000"

@@ -116,7 +116,10 @@ def test_s3_bucket_switches_media_and_private_checkpoints(tmp_path):
         **PRODUCTION,
     )
     media, checkpoints = seen["storages"]["default"], seen["storages"]["checkpoints"]
-    assert media["BACKEND"] == checkpoints["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert checkpoints["BACKEND"] == "storages.backends.s3.S3Storage"
+    # Media: a private bucket whose URLs are the permission-checked /media/ view.
+    assert media["BACKEND"] == "museum.mediastorage.ViewServedS3Storage"
+    assert media["OPTIONS"]["default_acl"] == "private"
     assert media["OPTIONS"]["bucket_name"] == "museum-media"
     assert media["OPTIONS"]["endpoint_url"] == "http://minio:9000"
     assert checkpoints["OPTIONS"]["bucket_name"] == "museum-checkpoints"

@@ -36,6 +36,7 @@ class Reply:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    trickle: float = 0.0  # seconds between bytes of the body: a slow server
 
 
 @dataclass
@@ -300,7 +301,16 @@ def _handler_for(museum: FakeMuseum) -> type[BaseHTTPRequestHandler]:
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(reply.body)
+            if not reply.trickle:
+                self.wfile.write(reply.body)
+                return
+            try:
+                for index in range(len(reply.body)):
+                    self.wfile.write(reply.body[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(reply.trickle)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up on us, which is what a slow-server test wants
 
         def log_message(self, format: str, *args: Any) -> None:  # the test log is enough
             pass

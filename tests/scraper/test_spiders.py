@@ -194,7 +194,8 @@ def test_a_genres_comma_separated_search_terms_are_each_searched_and_overlaps_co
 
     searched = [s.query["q"] for s in fake_museum.requests_for("/api/v1/artworks/search")]
     assert sorted(searched) == [["city view"], ["cityscape"]]
-    assert counts(job) == {"stored": 2}  # both searches returned both works
+    # Both searches returned both works: each is stored once, each repeat counted.
+    assert counts(job) == {"stored": 2, "skipped": 2, "skipped:repeated_id": 2}
     assert fake_museum.requested(AIC_IMAGE_PATH.format(image_id="street")) == 1
 
 
@@ -235,3 +236,28 @@ def test_wikimedia_follows_continuation_and_keeps_only_public_domain_files(fake_
         "Public domain",
     )
     assert fake_museum.requested("/wm/full/11/painting.tif") == 0  # the 1024 px rendition, not the original
+
+
+@pytest.mark.timeout(120)
+def test_a_server_trickling_bytes_costs_a_request_its_deadline_not_timeout_times_tries(
+    fake_museum, run_crawl
+):
+    fake_museum.add_aic("quick", painting_bytes(90), id=1)
+    fake_museum.add_aic("trickle", None, id=2)
+    slow = AIC_IMAGE_PATH.format(image_id="trickle")
+    fake_museum.files[slow] = Reply(200, painting_bytes(91), "image/jpeg", trickle=1.0)  # one byte a second
+    job = make_job("landscape", source="aic")
+
+    # Five retries allowed, one second a try, but three seconds for all tries of a request.
+    code = run_crawl(
+        job,
+        SCRAPER_DOWNLOAD_TIMEOUT="1",
+        SCRAPER_REQUEST_DEADLINE="3",
+        SCRAPER_RETRY_TIMES="5",
+        SCRAPER_RETRY_BACKOFF="0.05",
+    )
+
+    assert code == 0
+    assert counts(job) == {"stored": 1, "failed": 1, "failed:timeout": 1}
+    # Without the budget it would be tried 1 + 5 times; with it, what fits in three seconds.
+    assert 2 <= fake_museum.requested(slow) <= 3

@@ -57,8 +57,11 @@ class AicSpider(CollectionSpider):
             )
 
     def item_for(self, record: dict[str, Any], iiif_url: str, website_url: str) -> dict[str, Any] | None:
-        source_id = str(record.get("id", ""))
-        if not source_id or not self.first_sighting(source_id):
+        if not isinstance(record, dict):
+            self.skip("bad_record", f"aic: a search result that is not an object ({record!r:.80})")
+            return None
+        source_id = self.first_sighting(record.get("id"))
+        if source_id is None:
             return None
         page_url = f"{website_url}/artworks/{source_id}"
         if record.get("is_public_domain") is not True:

@@ -46,8 +46,11 @@ class CmaSpider(CollectionSpider):
             )
 
     def item_for(self, record: dict[str, Any]) -> dict[str, Any] | None:
-        source_id = str(record.get("id", ""))
-        if not source_id or not self.first_sighting(source_id):
+        if not isinstance(record, dict):
+            self.skip("bad_record", f"cma: a search result that is not an object ({record!r:.80})")
+            return None
+        source_id = self.first_sighting(record.get("id"))
+        if source_id is None:
             return None
         page_url = (
             record.get("url") or f"https://clevelandart.org/art/{record.get('accession_number', source_id)}"

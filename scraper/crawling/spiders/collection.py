@@ -14,6 +14,7 @@ from twisted.python.failure import Failure
 from scraper.crawling.failures import classify_failure
 from scraper.crawling.settings import base_url
 from scraper.ingest import record_outcome
+from scraper.records import record_id
 
 
 def split_queries(text: str) -> list[str]:
@@ -61,12 +62,21 @@ class CollectionSpider(scrapy.Spider):
         """A request to the source's API; dropped once the crawl is stopping."""
         return Request(url, callback=callback, errback=self.api_failed, meta={"aag_api": True, **meta})
 
-    def first_sighting(self, source_id: str) -> bool:
-        """True the first time a record is seen in this crawl (queries overlap)."""
-        if self.stop_reason or source_id in self.seen:
-            return False
+    def first_sighting(self, raw_id: Any) -> str | None:
+        """The record's id the first time it is seen in this crawl; None for a
+        record without a usable id or one seen before (queries overlap, and an
+        API can repeat an id), each counted with its reason."""
+        if self.stop_reason:
+            return None
+        source_id = record_id(raw_id)
+        if not source_id:
+            self.skip("no_id", f"{self.source}: a record without a usable id ({raw_id!r:.80})")
+            return None
+        if source_id in self.seen:
+            self.skip("repeated_id", f"{self.source}:{source_id} was already seen in this crawl")
+            return None
         self.seen.add(source_id)
-        return True
+        return source_id
 
     def collect(self, **fields: Any) -> dict[str, Any] | None:
         """The item for one public-domain record, or None past the item limit."""

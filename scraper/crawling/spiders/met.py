@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from scrapy.http import Request, TextResponse
 
 from scraper.crawling.spiders.collection import CollectionSpider
+from scraper.records import record_id
 
 EUROPEAN_PAINTINGS = 11
 
@@ -38,12 +39,24 @@ class MetSpider(CollectionSpider):
             if self.stop_reason:
                 return
             if str(object_id) not in self.seen:
-                yield self.api_request(self.object_url(str(object_id)), self.parse_object)
+                yield self.api_request(
+                    self.object_url(str(object_id)), self.parse_object, object_id=str(object_id)
+                )
 
     def parse_object(self, response: TextResponse) -> Iterator[dict[str, Any]]:
         record = response.json()
-        source_id = str(record.get("objectID", ""))
-        if not source_id or not self.first_sighting(source_id):
+        requested = response.meta["object_id"]
+        if not isinstance(record, dict):
+            self.skip("bad_record", f"met: /objects/{requested} answered {record!r:.80}, not an object")
+            return
+        # The id we asked for is the record's identity: an answer naming
+        # another object must not be stored as that one (and so hide it).
+        answered = record_id(record.get("objectID"))
+        if answered != requested:
+            self.skip("id_mismatch", f"met: /objects/{requested} answered object {answered or '(none)'}")
+            return
+        source_id = self.first_sighting(requested)
+        if source_id is None:
             return
         page_url = record.get("objectURL") or f"https://www.metmuseum.org/art/collection/search/{source_id}"
         if record.get("isPublicDomain") is not True:

@@ -66,8 +66,11 @@ class WikimediaSpider(CollectionSpider):
             yield self.api_request(self.query_url(query, cont), self.parse_query, query=query)
 
     def item_for(self, page: dict[str, Any]) -> dict[str, Any] | None:
-        source_id = str(page.get("pageid", ""))
-        if not source_id or not self.first_sighting(source_id):
+        if not isinstance(page, dict):
+            self.skip("bad_record", f"wikimedia: a page that is not an object ({page!r:.80})")
+            return None
+        source_id = self.first_sighting(page.get("pageid"))
+        if source_id is None:
             return None
         info = (page.get("imageinfo") or [{}])[0]
         extmetadata = info.get("extmetadata") or {}
