@@ -3,7 +3,13 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.static import serve
+
+# The admin is the museum's back office, not "Django administration".
+admin.site.site_header = _("AI Art Gallery · back office")
+admin.site.site_title = _("AI Art Gallery back office")
+admin.site.index_title = _("Crawls, curation, training and the rooms")
 
 
 def healthz(request):
