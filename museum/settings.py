@@ -285,10 +285,21 @@ AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
 TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "museum.clientip.client_ip"
 
+# AAG_LOG_FILE sends this process's log (and its crawl processes') to a file
+# instead of the console: `make run` does, so its console shows only progress.
+# A relative path is inside the data folder.
+LOG_FILE = (DATA_DIR / os.environ["AAG_LOG_FILE"]).resolve() if os.environ.get("AAG_LOG_FILE") else None
+if LOG_FILE is not None:
+    LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"timed": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"}
+        if LOG_FILE is None
+        else {"class": "logging.FileHandler", "filename": str(LOG_FILE), "formatter": "timed"}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
