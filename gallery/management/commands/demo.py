@@ -193,7 +193,9 @@ class Command(BaseCommand):
                 self.note(f"{genre.slug}: already crawled ({count} demo images)")
         if todo:
             server, base_url = start_sample_museum(per_genre=per_genre, image_size=image_size)
-            self.note(f"sample museum at {base_url} (synthetic paintings in the AIC API's shape)")
+            crawl_log = settings.LOG_FILE or Path(settings.DATA_DIR) / "logs" / "demo-crawl.log"
+            # Its address is a free port of this command's own, gone when it ends: not worth naming.
+            self.note(f"a sample museum for this crawl only (synthetic paintings); crawl log: {crawl_log}")
             # The crawl runs in its own process and reads these from its environment.
             # The sample source may reach its own loopback origin, and nothing else private.
             crawl_env = {
@@ -201,9 +203,8 @@ class Command(BaseCommand):
                 "SCRAPER_DOWNLOAD_DELAY": "0",
                 "SCRAPER_CONCURRENCY": "4",
                 "SCRAPER_AUTOTHROTTLE": "0",
-                # The progress bar says how the crawl goes; the crawl's own log shows only problems.
-                "SCRAPER_LOG_LEVEL": "WARNING",
-                "LOG_LEVEL": "WARNING",
+                # The progress bar says how the crawl goes; the crawl's own log goes to a file.
+                "AAG_LOG_FILE": str(crawl_log),
             }
             try:
                 with environment(crawl_env):
