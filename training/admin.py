@@ -13,6 +13,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat, floatformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -278,12 +279,47 @@ class TrainingRunAdmin(admin.ModelAdmin):
         return self._back(checkpoint.run_id)
 
 
+def short_hash(sha256: str) -> str:
+    """The first 12 hex digits (enough to tell files apart), the whole hash on hover."""
+    return format_html('<code title="{}">{}…</code>', sha256, sha256[:12]) if sha256 else "—"
+
+
 @admin.register(Checkpoint)
 class CheckpointAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "run", "kimg", "metric", "size", "published", "created")
+    list_display = (
+        "__str__",
+        "run",
+        "kimg_display",
+        "metric_display",
+        "size_display",
+        "published",
+        "created",
+    )
     list_filter = ("published", "run__genre")
     list_select_related = ("run", "run__genre")
-    readonly_fields = ("run", "kimg", "step", "file", "sha256", "size", "metric", "published", "created")
+    readonly_fields = (
+        "run",
+        "kimg_display",
+        "step",
+        "file",
+        "sha256",
+        "size_display",
+        "metric_display",
+        "published",
+        "created",
+    )
+
+    @admin.display(description=gettext_lazy("kimg"), ordering="kimg")
+    def kimg_display(self, checkpoint: Checkpoint) -> str:
+        return f"{checkpoint.kimg:g}"
+
+    @admin.display(description=gettext_lazy("quality (SWD, lower is better)"), ordering="metric")
+    def metric_display(self, checkpoint: Checkpoint) -> str:
+        return floatformat(checkpoint.metric, 2) if checkpoint.metric is not None else "—"
+
+    @admin.display(description=gettext_lazy("size"), ordering="size")
+    def size_display(self, checkpoint: Checkpoint) -> str:
+        return filesizeformat(checkpoint.size)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -294,10 +330,14 @@ class CheckpointAdmin(admin.ModelAdmin):
 
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "genre", "resolution", "image_count", "sha256", "created")
+    list_display = ("__str__", "genre", "resolution", "image_count", "hash_display", "created")
     list_filter = ("genre",)
     readonly_fields = ("genre", "resolution", "image_count", "packed_file", "sha256", "skipped", "created")
     exclude = ("images",)
+
+    @admin.display(description=gettext_lazy("SHA-256"), ordering="sha256")
+    def hash_display(self, dataset: Dataset) -> str:
+        return short_hash(dataset.sha256)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from gallery.models import Artwork, Genre, MixingExhibit
 from scraper.models import CrawlJob, ScrapedImage, Source
+from scraper.outcomes import outcome_label
 from training.models import Checkpoint, TrainingRun
 
 DEMO_CHECKPOINT_DIR = Path(settings.BASE_DIR) / "training" / "demo"
@@ -236,7 +237,7 @@ class Command(BaseCommand):
             )
         # Every image this job found, new or already known, belongs to the demo set.
         marked = ScrapedImage.objects.filter(job=job).update(is_demo=True)
-        counts = ", ".join(f"{k}: {n}" for k, n in sorted(finished.counts.items()))
+        counts = ", ".join(f"{outcome_label(k)} {n}" for k, n in sorted(finished.counts.items()))
         self.note(f"{genre.slug}: crawl job {job.pk} succeeded ({counts}); {marked} new demo images")
 
     # -- 4. the rooms ---------------------------------------------------------------------------
