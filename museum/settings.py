@@ -278,6 +278,8 @@ AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# Every failed login kept (who, from where, when) for the admin's Axes › Access failures list.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
 # How many reverse proxies stand in front of the web process; each appends the
 # address it saw to X-Forwarded-For. 0 (the default) ignores that header,
