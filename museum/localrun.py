@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -26,6 +25,8 @@ from collections import deque
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
+
+from museum.secretkey import local_secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
 # The same default as SCRAPER_BASE_URLS["sample"] in museum/settings.py.
@@ -41,16 +42,6 @@ def log_dir() -> Path:
     return data_dir() / "logs"
 
 
-def local_secret_key() -> str:
-    """The key kept in data/secret_key (the one museum/settings.py makes in development), made if missing."""
-    key_file = data_dir() / "secret_key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
-
-
 def local_env(host: str, sample_url: str) -> dict[str, str]:
     """The environment of every process: production behaviour (DEBUG off) on plain
     HTTP at a loopback address, so no HTTPS redirect, HSTS or HTTPS-only cookies."""
@@ -59,7 +50,7 @@ def local_env(host: str, sample_url: str) -> dict[str, str]:
         **os.environ,
         "PYTHONUNBUFFERED": "1",
         "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or local_secret_key(),
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or local_secret_key(data_dir()),
         "DJANGO_ALLOWED_HOSTS": os.environ.get("DJANGO_ALLOWED_HOSTS") or ",".join(hosts),
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_HSTS_SECONDS": "0",

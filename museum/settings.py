@@ -9,13 +9,14 @@ variables (see docs/operations.md).
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from museum.secretkey import local_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,11 +61,7 @@ def _secret_key() -> str:
             'e.g. python -c "import secrets; print(secrets.token_urlsafe(50))".'
         )
     # Development: a random key kept in the data folder, never in the repository.
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return local_secret_key(DATA_DIR)
 
 
 SECRET_KEY = _secret_key()
