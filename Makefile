@@ -9,6 +9,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
+# Where make run's logs go: the data folder's logs/ (AAG_DATA_DIR, as museum/settings.py reads it).
+LOGS := $(or $(AAG_DATA_DIR),data)/logs
 
 .PHONY: run test venv dev-deps migrate demo web worker lint format browser-deps clean-data help
 
@@ -17,10 +19,12 @@ help:
 	@echo "make test    ruff lint + format check, then the whole pytest suite"
 
 $(VENV)/.installed: requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	touch $@
+	@echo "==> Installing the requirements into $(VENV) (pip's output: $(LOGS)/pip.log)"
+	@mkdir -p $(LOGS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --upgrade pip > $(LOGS)/pip.log 2>&1 || { tail -20 $(LOGS)/pip.log; exit 1; }
+	@$(PY) -m pip install -r requirements.txt >> $(LOGS)/pip.log 2>&1 || { tail -20 $(LOGS)/pip.log; exit 1; }
+	@touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -35,8 +39,11 @@ migrate: venv
 demo: migrate
 	$(PY) manage.py demo
 
-# Web and workers in the foreground; Ctrl-C stops them all.
-run: demo
+# Fill the museum (the demo migrates), then web and workers in the foreground;
+# Ctrl-C stops them all. The console shows progress only: the demo's log goes to
+# data/logs/demo.log, each process's to data/logs/<name>.log (under AAG_DATA_DIR when set).
+run: venv
+	@AAG_LOG_FILE=logs/demo.log $(PY) manage.py demo
 	@$(PY) -m museum.localrun --host $(HOST) --port $(PORT)
 
 lint: dev-deps

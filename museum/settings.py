@@ -9,12 +9,14 @@ variables (see docs/operations.md).
 from __future__ import annotations
 
 import os
-import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from museum.secretkey import local_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -59,11 +61,7 @@ def _secret_key() -> str:
             'e.g. python -c "import secrets; print(secrets.token_urlsafe(50))".'
         )
     # Development: a random key kept in the data folder, never in the repository.
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return local_secret_key(DATA_DIR)
 
 
 SECRET_KEY = _secret_key()
@@ -85,6 +83,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "gallery",
     "scraper",
     "training",
@@ -95,12 +94,14 @@ MIDDLEWARE = [
     "museum.requestchecks.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "museum.language.BrowserLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "museum.urls"
@@ -257,8 +258,8 @@ else:
 
 # Security: production values follow DEBUG so `check --deploy` is clean.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# HTTPS-only cookies; `make run` turns them off to serve DEBUG-off pages on plain http://127.0.0.1.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
@@ -270,12 +271,45 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 LOGIN_URL = "admin:login"
 
+# The login limit (django-axes, see docs/operations.md): after
+# DJANGO_LOGIN_FAILURE_LIMIT wrong passwords for one username, or from one
+# client address, further logins for it are refused for
+# DJANGO_LOGIN_COOLOFF_MINUTES, the right password included.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# Every failed login kept (who, from where, when) for the admin's Axes › Access failures list.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
+# How many reverse proxies stand in front of the web process; each appends the
+# address it saw to X-Forwarded-For. 0 (the default) ignores that header,
+# which any client can forge.
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "museum.clientip.client_ip"
+
+# AAG_LOG_FILE sends this process's log (and its crawl processes') to a file
+# instead of the console: `make run` does, so its console shows only progress.
+# A relative path is inside the data folder.
+LOG_FILE = (DATA_DIR / os.environ["AAG_LOG_FILE"]).resolve() if os.environ.get("AAG_LOG_FILE") else None
+if LOG_FILE is not None:
+    LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"timed": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"}
+        if LOG_FILE is None
+        else {"class": "logging.FileHandler", "filename": str(LOG_FILE), "formatter": "timed"}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # axes.apps announces its version at every start of every command: not news.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes.apps": {"level": "WARNING"}},
 }
 
 # Crawlers (scraper/crawling/). Each museum's API base URL can be pointed

@@ -24,6 +24,7 @@ from scraper.curation import HINT_LABELS, QUALITY_HINTS, approve_images, reject_
 from scraper.forms import RejectForm
 from scraper.imagecheck import THUMBNAIL_SIZE
 from scraper.models import CrawlJob, ScrapedImage
+from scraper.outcomes import outcome_label
 from scraper.services import cancel_crawl, start_crawl
 
 
@@ -124,7 +125,9 @@ class CrawlJobAdmin(admin.ModelAdmin):
             )
         else:
             self.message_user(
-                request, _("Crawl %(job)s queued. This page refreshes while it runs.") % {"job": job}
+                request,
+                _("Crawl %(pk)s (%(source)s, %(genre)s) is queued. This page refreshes while it runs.")
+                % {"pk": job.pk, "source": job.get_source_display(), "genre": job.genre.display_name},
             )
 
     def response_add(
@@ -144,7 +147,7 @@ class CrawlJobAdmin(admin.ModelAdmin):
     @admin.display(description=_("outcomes"))
     def outcome_summary(self, job: CrawlJob) -> str:
         main = sorted((k, v) for k, v in job.counts.items() if ":" not in k)
-        return ", ".join(f"{key} {n}" for key, n in main) or "—"
+        return ", ".join(f"{outcome_label(key)} {n}" for key, n in main) or "—"
 
     @admin.display(description=_("query"))
     def effective_query(self, job: CrawlJob) -> str:
@@ -154,10 +157,11 @@ class CrawlJobAdmin(admin.ModelAdmin):
     def counts_table(self, job: CrawlJob) -> str:
         if not job.counts:
             return "—"
+        # Each outcome, then its reasons beneath it.
         rows = format_html_join(
             "",
             "<tr><th>{}</th><td>{}</td></tr>",
-            sorted(job.counts.items()),
+            ((outcome_label(key), n) for key, n in sorted(job.counts.items())),
         )
         return format_html('<table class="scraper-counts">{}</table>', rows)
 
@@ -193,7 +197,14 @@ class CrawlJobAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         job = cancel_crawl(get_object_or_404(CrawlJob, pk=job_id), request.user)
         self.message_user(
-            request, _("Crawl %(job)s is %(status)s.") % {"job": job, "status": job.get_status_display()}
+            request,
+            _("Crawl %(pk)s (%(source)s, %(genre)s) is %(status)s.")
+            % {
+                "pk": job.pk,
+                "source": job.get_source_display(),
+                "genre": job.genre.display_name,
+                "status": job.get_status_display(),
+            },
         )
         return HttpResponseRedirect(reverse("admin:scraper_crawljob_change", args=[job.pk]))
 

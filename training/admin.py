@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
+from django.template.defaultfilters import filesizeformat, floatformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -302,6 +303,11 @@ class PrivateFileDownload:
         return format_html('<a href="{}">{}</a>', url, file.name.rsplit("/", 1)[-1])
 
 
+def short_hash(sha256: str) -> str:
+    """The first 12 hex digits (enough to tell files apart), the whole hash on hover."""
+    return format_html('<code title="{}">{}…</code>', sha256, sha256[:12]) if sha256 else "—"
+
+
 @admin.register(Checkpoint)
 class CheckpointAdmin(PrivateFileDownload, admin.ModelAdmin):
     list_display = ("__str__", "run", "kimg", "verdict", "size", "published", "created")
@@ -323,6 +329,41 @@ class CheckpointAdmin(PrivateFileDownload, admin.ModelAdmin):
     )
     readonly_fields = fields
     file_field = "file"
+class CheckpointAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "run",
+        "kimg_display",
+        "metric_display",
+        "size_display",
+        "published",
+        "created",
+    )
+    list_filter = ("published", "run__genre")
+    list_select_related = ("run", "run__genre")
+    readonly_fields = (
+        "run",
+        "kimg_display",
+        "step",
+        "file",
+        "sha256",
+        "size_display",
+        "metric_display",
+        "published",
+        "created",
+    )
+
+    @admin.display(description=gettext_lazy("kimg"), ordering="kimg")
+    def kimg_display(self, checkpoint: Checkpoint) -> str:
+        return f"{checkpoint.kimg:g}"
+
+    @admin.display(description=gettext_lazy("quality (SWD, lower is better)"), ordering="metric")
+    def metric_display(self, checkpoint: Checkpoint) -> str:
+        return floatformat(checkpoint.metric, 2) if checkpoint.metric is not None else "—"
+
+    @admin.display(description=gettext_lazy("size"), ordering="size")
+    def size_display(self, checkpoint: Checkpoint) -> str:
+        return filesizeformat(checkpoint.size)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -350,10 +391,16 @@ class CheckpointAdmin(PrivateFileDownload, admin.ModelAdmin):
 @admin.register(Dataset)
 class DatasetAdmin(PrivateFileDownload, admin.ModelAdmin):
     list_display = ("__str__", "genre", "resolution", "image_count", "sha256", "created")
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "genre", "resolution", "image_count", "hash_display", "created")
     list_filter = ("genre",)
     file_field = "packed_file"
     readonly_fields = ("genre", "resolution", "image_count", "download", "sha256", "skipped", "created")
     fields = readonly_fields
+
+    @admin.display(description=gettext_lazy("SHA-256"), ordering="sha256")
+    def hash_display(self, dataset: Dataset) -> str:
+        return short_hash(dataset.sha256)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

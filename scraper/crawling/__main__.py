@@ -8,6 +8,7 @@ could not run. The job's status is left to the caller (scraper.tasks).
 from __future__ import annotations
 
 import faulthandler
+import logging
 import os
 import signal
 import sys
@@ -52,8 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr)
         return 1
     spider_cls = spider_for(job.source)
-    # Django's LOGGING already has a console handler on the root logger.
+    # Django's LOGGING already has a handler on the root logger (console, or AAG_LOG_FILE).
     process = CrawlerProcess({**scrapy_settings(job.source), "LOG_INSTALL_ROOT_HANDLER": False})
+    # Scrapy sets its own loggers to DEBUG and leaves LOG_LEVEL to the root handler it
+    # installs; without that handler LOG_LEVEL must be applied here, or every
+    # "Crawled"/"Scraped from" line (DEBUG) reaches the log whatever it says.
+    logging.getLogger("scrapy").setLevel(process.settings.get("LOG_LEVEL"))
     crawler = process.create_crawler(spider_cls)
     process.crawl(crawler, job_id=job.pk, genre=job.genre.slug, queries=queries, item_limit=job.item_limit)
     # The reactor runs for minutes; don't hold a connection opened before it.

@@ -157,7 +157,7 @@ def test_the_crawl_detail_shows_counts_per_outcome_and_the_log(client, db):
     ingest_image(job.pk, make_item("1"), painting_bytes(1))
     ingest_image(job.pk, make_item("2"), b"<html>", "image/jpeg")
     html = client.get(reverse("admin:scraper_crawljob_change", args=[job.pk])).content.decode()
-    assert "<th>rejected:not_an_image</th><td>1</td>" in html
+    assert "<th>rejected: not an image</th><td>1</td>" in html
     assert "<th>stored</th><td>1</td>" in html
     assert "https://www.artic.edu/iiif/2/2/full/843,/0/default.jpg" in html  # in the log tail
     changelist = client.get(reverse("admin:scraper_crawljob_changelist")).content.decode()
@@ -198,3 +198,58 @@ def test_the_review_page_filters_by_genre_and_says_when_the_queue_is_empty(curat
     unknown = curator_client.get(review, {"genre": "seascape"}, follow=True).content.decode()
     assert "There is no genre “seascape”" in unknown
     assert f"{len(images)} images pending" in unknown
+
+
+def test_crawl_counts_read_as_words_not_internal_keys(client, db):
+    client.force_login(make_user("sam", "Staff"))
+    job = make_job(status="succeeded", item_limit=10)
+    job.counts = {
+        "stored": 3,
+        "stored:near_duplicate": 1,
+        "rejected": 2,
+        "rejected:decompression_bomb": 1,
+        "rejected:some_new_reason": 1,
+        "failed": 1,
+        "failed:http_503": 1,
+        "skipped": 1,
+        "skipped:not_public_domain": 1,
+    }
+    job.save()
+
+    detail = client.get(reverse("admin:scraper_crawljob_change", args=[job.pk])).content.decode()
+    for shown in (
+        "<th>stored: resembles an image already stored</th><td>1</td>",
+        "<th>rejected: too many pixels to decode safely</th><td>1</td>",
+        "<th>rejected: some new reason</th><td>1</td>",
+        "<th>failed: HTTP status 503</th><td>1</td>",
+        "<th>skipped: not public domain</th><td>1</td>",
+    ):
+        assert shown in detail
+    for key in job.counts:
+        if ":" in key:
+            assert f">{key}<" not in detail
+    changelist = client.get(reverse("admin:scraper_crawljob_changelist")).content.decode()
+    assert "failed 1, rejected 2, skipped 1, stored 3" in changelist
+
+    japanese = client.get(
+        reverse("admin:scraper_crawljob_change", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="ja"
+    ).content.decode()
+    assert "resembles an image already stored" not in japanese
+
+
+def test_starting_a_crawl_says_which_crawl_once(client, db, django_capture_on_commit_callbacks):
+    client.force_login(make_user("sam", "Staff"))
+    landscape = Genre.objects.get(slug="landscape")
+    with django_capture_on_commit_callbacks():
+        response = client.post(
+            reverse("admin:scraper_crawljob_add"),
+            {"genre": landscape.pk, "source": "sample", "query": "", "item_limit": 5},
+            follow=True,
+        )
+    job = CrawlJob.objects.get()
+    text = [str(m) for m in response.context["messages"]]
+
+    assert text == [
+        f"Crawl {job.pk} (Sample Museum (synthetic, offline), {landscape.display_name}) is queued. "
+        "This page refreshes while it runs."
+    ]

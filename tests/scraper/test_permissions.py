@@ -90,8 +90,9 @@ def test_a_curator_cannot_start_or_cancel_a_crawl_by_posting(client, image):
 
 
 def test_a_user_without_the_review_permission_cannot_approve(client, image):
-    make_user("viewer").user_permissions.add(Permission.objects.get(codename="view_scrapedimage"))
-    client.login(username="viewer", password="pw-viewer")
+    viewer = make_user("viewer")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_scrapedimage"))
+    client.force_login(viewer)
     assert client.get(reverse("admin:scraper_scrapedimage_changelist")).status_code == 200
     client.post(
         reverse("admin:scraper_scrapedimage_changelist"),

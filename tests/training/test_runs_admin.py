@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
 from gallery import services as gallery_services
@@ -210,3 +210,21 @@ def test_staff_see_runs_listed_with_progress_and_edit_room_schedules(client, run
     assert response.status_code == 302
     schedule = run.genre.generation_schedule
     assert (schedule.every_hours, schedule.count, schedule.psi) == (6, 8, 0.5)
+
+
+def test_checkpoint_and_dataset_lists_show_rounded_figures_and_human_sizes(client, db):
+    from training.models import Dataset
+
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    run = TrainingRun.objects.create(genre=Genre.objects.get(slug="portrait"))
+    Checkpoint.objects.create(
+        run=run, kimg=40.0, file="c.pt", sha256="ab" * 32, size=123_456_789, metric=227.0289696753025
+    )
+    Dataset.objects.create(genre=run.genre, resolution=64, image_count=48, sha256="cd" * 32)
+
+    checkpoints = client.get(reverse("admin:training_checkpoint_changelist")).content.decode()
+    assert "227.03" in checkpoints and "227.0289696753025" not in checkpoints
+    assert "117.7\xa0MB" in checkpoints and "123456789" not in checkpoints
+    assert ">40<" in checkpoints and "40.0" not in checkpoints
+    datasets = client.get(reverse("admin:training_dataset_changelist")).content.decode()
+    assert "cdcdcdcdcdcd…" in datasets and "cd" * 32 + "<" not in datasets

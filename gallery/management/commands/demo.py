@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from gallery.models import Artwork, Genre, MixingExhibit
 from scraper.models import CrawlJob, ScrapedImage, Source
+from scraper.outcomes import outcome_label
 from training.models import Checkpoint, TrainingRun
 
 DEMO_CHECKPOINT_DIR = Path(settings.BASE_DIR) / "training" / "demo"
@@ -195,7 +196,9 @@ class Command(BaseCommand):
                 self.note(f"{genre.slug}: already crawled ({count} demo images)")
         if todo:
             server, base_url = start_sample_museum(per_genre=per_genre, image_size=image_size)
-            self.note(f"sample museum at {base_url} (synthetic paintings in the AIC API's shape)")
+            crawl_log = settings.LOG_FILE or Path(settings.DATA_DIR) / "logs" / "demo-crawl.log"
+            # Its address is a free port of this command's own, gone when it ends: not worth naming.
+            self.note(f"a sample museum for this crawl only (synthetic paintings); crawl log: {crawl_log}")
             # The crawl runs in its own process and reads these from its environment.
             # The sample source may reach its own loopback origin, and nothing else private.
             crawl_env = {
@@ -203,9 +206,8 @@ class Command(BaseCommand):
                 "SCRAPER_DOWNLOAD_DELAY": "0",
                 "SCRAPER_CONCURRENCY": "4",
                 "SCRAPER_AUTOTHROTTLE": "0",
-                # The progress bar says how the crawl goes; the crawl's own log shows only problems.
-                "SCRAPER_LOG_LEVEL": "WARNING",
-                "LOG_LEVEL": "WARNING",
+                # The progress bar says how the crawl goes; the crawl's own log goes to a file.
+                "AAG_LOG_FILE": str(crawl_log),
             }
             try:
                 with environment(crawl_env):
@@ -253,7 +255,7 @@ class Command(BaseCommand):
             )
         # Every image this job found, new or already known, belongs to the demo set.
         marked = ScrapedImage.objects.filter(job=job).update(is_demo=True)
-        counts = ", ".join(f"{k}: {n}" for k, n in sorted(finished.counts.items()))
+        counts = ", ".join(f"{outcome_label(k)} {n}" for k, n in sorted(finished.counts.items()))
         self.note(f"{genre.slug}: crawl job {job.pk} succeeded ({counts}); {marked} new demo images")
 
     # -- 4. the rooms ---------------------------------------------------------------------------
