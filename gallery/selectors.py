@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest
 
 from .models import Artwork, Genre, MixingCell, MixingExhibit, MixingGrid, MixingSource
 
@@ -38,6 +40,14 @@ def rooms() -> list[Room]:
 def room_artworks(genre: Genre) -> QuerySet[Artwork]:
     """A room's published paintings, newest first (served by the room index)."""
     return Artwork.objects.published().filter(genre=genre).order_by("-created", "-id")
+
+
+def viewer(request: HttpRequest) -> User | AnonymousUser:
+    """The visitor, without opening a session the visitor does not have: an
+    anonymous page that never touches the session does not vary on Cookie."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return AnonymousUser()
+    return request.user
 
 
 def can_preview(user: User | AnonymousUser, model: type) -> bool:
