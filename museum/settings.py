@@ -219,8 +219,10 @@ else:
 # Serve user media from Django only on the embedded defaults (S3 serves its own).
 SERVE_MEDIA = env_bool("SERVE_MEDIA", not AWS_STORAGE_BUCKET_NAME)
 
-# Cache: Redis when configured, else local memory. Short socket timeouts: a
-# cache that stops answering makes pages uncached (gallery.pagecache), not slow.
+# Cache: Redis when configured, else files under the data folder. Not local
+# memory: that is one cache per process, and the worker that paints new
+# artworks must retire the pages the web processes cached (gallery.pagecache).
+# Short socket timeouts: a cache that stops answering makes pages uncached, not slow.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
@@ -233,7 +235,8 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
             "OPTIONS": {"MAX_ENTRIES": 2000},
         }
     }

@@ -1,13 +1,18 @@
 """Cached public pages: a visitor sees every change on the next request, pages
 carry no per-visitor state, and an unreachable cache only makes them uncached.
 
-Each change test runs through the real cache twice: local memory (the embedded
-defaults) and Redis (REDIS_URL; CI sets it, locally the Redis case skips).
+Each change test runs through the real cache twice: files under the data folder
+(the embedded defaults; local memory would be one cache per process, which the
+worker painting new artworks could not invalidate) and Redis (REDIS_URL; CI
+sets it, locally the Redis case skips).
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -18,6 +23,8 @@ from django.test.utils import CaptureQueriesContext
 
 from gallery.models import Artwork
 from gallery.pagecache import bump_generation
+from tests.conftest import ROOT
+from tests.conftest import test_database_url as worker_database_url
 
 from .factories import genre, make_artwork, make_checkpoint, make_exhibit, make_staff
 
@@ -27,8 +34,9 @@ REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 ARTWORKS_ADMIN = "/admin/gallery/artwork/"
 
 
-@pytest.fixture(params=["locmem", "redis"])
-def page_cache(request, settings) -> str:
+@pytest.fixture(params=["files", "redis"])
+def page_cache(request, settings, tmp_path) -> str:
+    """The two caches the settings choose: Redis, or files on the embedded defaults."""
     if request.param == "redis":
         settings.CACHES = {
             "default": {"BACKEND": REDIS_CACHE, "LOCATION": request.getfixturevalue("redis_url")}
@@ -36,8 +44,8 @@ def page_cache(request, settings) -> str:
     else:
         settings.CACHES = {
             "default": {
-                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                "LOCATION": "pagecache-test",
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(tmp_path / "cache"),
             }
         }
     bump_generation()  # a fresh start in a cache other tests may have used
@@ -178,6 +186,22 @@ def test_a_page_rendered_before_a_change_commits_is_not_served_after_it():
         thread.join()
     assert "Late Arrival" not in seen_before_commit[0]  # the other visitor saw the committed rows
     assert "Late Arrival" in fresh(Client(), "/rooms/portrait/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_publish_by_another_process_retires_this_process_pages(settings):
+    """Artworks are painted and published by worker processes: their change must
+    reach the web's cache (files or Redis are shared; local memory would not be)."""
+    art = make_artwork(genre("portrait"), seed=1, title="Painted Elsewhere", published=False)
+    visitor = Client()
+    assert "Painted Elsewhere" not in cached(visitor, "/rooms/portrait/")
+    script = (
+        "import django; django.setup(); from gallery.models import Artwork; "
+        f"a = Artwork.objects.get(pk={art.pk}); a.published = True; a.save()"
+    )
+    env = {**os.environ, "DATABASE_URL": worker_database_url(), "AAG_DATA_DIR": str(settings.DATA_DIR)}
+    subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, timeout=120)
+    assert "Painted Elsewhere" in fresh(visitor, "/rooms/portrait/")
 
 
 def test_staff_previews_are_never_served_to_visitors(client, page_cache):
