@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # Where make run's logs go: the data folder's logs/ (AAG_DATA_DIR, as museum/settings.py reads it).
 LOGS := $(or $(AAG_DATA_DIR),data)/logs
 
-.PHONY: run test venv dev-deps migrate demo web worker lint format browser-deps clean-data help
+.PHONY: run test venv dev-deps migrate demo web worker lint format browser-deps clean-data help bench-pages
 
 help:
 	@echo "make run     install, migrate, fill the museum with the offline demo, start web + workers"
@@ -62,6 +62,11 @@ browser-deps:
 
 test: dev-deps browser-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Public pages under load against a bare Django view (needs wrk: apt-get install -y wrk).
+# DATABASE_URL / REDIS_URL, when set, are used as production would; see docs/benchmarks.md.
+bench-pages: dev-deps
+	$(PY) bench/page_load.py
 
 clean-data:
 	rm -rf data

@@ -64,6 +64,32 @@ class PublishedQuerySet(models.QuerySet):
     def published(self) -> PublishedQuerySet:
         return self.filter(published=True)
 
+    # Bulk writes send no post_save: they retire the cached pages themselves
+    # (gallery.pagecache), e.g. the admin's publish and unpublish actions.
+    def update(self, **kwargs: object) -> int:
+        from .pagecache import visible_change
+
+        rows = super().update(**kwargs)
+        if rows:
+            visible_change()
+        return rows
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from .pagecache import visible_change
+
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            visible_change()
+        return created
+
+    def bulk_update(self, objs, *args, **kwargs):
+        from .pagecache import visible_change
+
+        rows = super().bulk_update(objs, *args, **kwargs)
+        if rows:
+            visible_change()
+        return rows
+
 
 # Thumbnail widths in pixels; a thumbnail is never wider than its source image.
 THUMB_SMALL_WIDTH = 320

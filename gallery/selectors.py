@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from scraper.models import ScrapedImage
@@ -43,6 +45,14 @@ def room_artworks(genre: Genre) -> QuerySet[Artwork]:
     """A room's published paintings, newest first (served by the room index)."""
     # Feature vectors are for the room guards, not for pages: never loaded here.
     return Artwork.objects.published().filter(genre=genre).defer("features").order_by("-created", "-id")
+
+
+def viewer(request: HttpRequest) -> User | AnonymousUser:
+    """The visitor, without opening a session the visitor does not have: an
+    anonymous page that never touches the session does not vary on Cookie."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return AnonymousUser()
+    return request.user
 
 
 def can_preview(user: User | AnonymousUser, model: type) -> bool:

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 
 from . import selectors
 from .models import Genre, MixingExhibit
+from .pagecache import cached_page
 
 ROOM_PAGE_SIZE = 24
 EXHIBITS_PAGE_SIZE = 12
@@ -16,6 +17,7 @@ EAGER_THUMBNAILS = 4
 EAGER_COVERS = 2
 
 
+@cached_page
 def home(request: HttpRequest) -> HttpResponse:
     rooms = selectors.rooms()
     for i, room_ in enumerate(rooms):
@@ -23,6 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "gallery/home.html", {"rooms": rooms, "nav": "rooms"})
 
 
+@cached_page
 def room(request: HttpRequest, slug: str) -> HttpResponse:
     genre = get_object_or_404(Genre, slug=slug)
     page = Paginator(selectors.room_artworks(genre), ROOM_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -34,8 +37,9 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@cached_page
 def artwork(request: HttpRequest, pk: int) -> HttpResponse:
-    art = get_object_or_404(selectors.visible_artworks(request.user), pk=pk)
+    art = get_object_or_404(selectors.visible_artworks(selectors.viewer(request)), pk=pk)
     previous, following = art.neighbours()
     nearest = selectors.shown_nearest_training_image(art)
     context = {
@@ -49,6 +53,7 @@ def artwork(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "gallery/artwork.html", context)
 
 
+@cached_page
 def exhibits(request: HttpRequest) -> HttpResponse:
     page = Paginator(MixingExhibit.objects.published().select_related("genre"), EXHIBITS_PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -62,8 +67,9 @@ def exhibits(request: HttpRequest) -> HttpResponse:
     )
 
 
+@cached_page
 def exhibit(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(selectors.visible_exhibits(request.user), pk=pk)
+    item = get_object_or_404(selectors.visible_exhibits(selectors.viewer(request)), pk=pk)
     return render(
         request,
         "gallery/exhibit.html",

@@ -1,9 +1,11 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.http import HttpResponse
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language
 
+from museum.health import healthz
 from museum.media import serve_media
 
 # The admin is the museum's back office, not "Django administration".
@@ -15,13 +17,13 @@ admin.site.index_title = _("Crawls, curation, training and the rooms")
 admin.site.enable_nav_sidebar = False
 
 
-def healthz(request):
-    return HttpResponse("ok", content_type="text/plain")
-
-
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The header's language buttons post here with no CSRF token: a token in
+    # every page would give each visitor a cookie and a page of their own,
+    # which no cache can share. A forged post can only change a visitor's
+    # display language.
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path("admin/scraper/review/", include("scraper.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -100,6 +100,17 @@ def _isolated_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
             os.environ[key] = value
 
 
+@pytest.fixture(autouse=True)
+def _fresh_page_cache(request: pytest.FixtureRequest) -> None:
+    """Each test starts with a new database, so pages an earlier test cached
+    (the cache outlives the test's rolled-back rows) must not be served."""
+    if "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
+        return
+    from gallery.pagecache import bump_generation
+
+    bump_generation()
+
+
 def replay_data_migrations() -> None:
     """Run the project's data migrations again (rooms, groups): a transactional
     test's flush deletes what they created, and every test expects it."""

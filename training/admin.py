@@ -13,8 +13,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
-from django.template.loader import render_to_string
 from django.template.defaultfilters import filesizeformat, floatformat
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -310,12 +310,20 @@ def short_hash(sha256: str) -> str:
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(PrivateFileDownload, admin.ModelAdmin):
-    list_display = ("__str__", "run", "kimg", "verdict", "size", "published", "created")
+    list_display = (
+        "__str__",
+        "run",
+        "kimg_display",
+        "verdict",
+        "size_display",
+        "published",
+        "created",
+    )
     list_filter = ("published", "run__genre")
     list_select_related = ("run", "run__genre")
     fields = (
         "run",
-        "kimg",
+        "kimg_display",
         "step",
         "quality_report",
         "published",
@@ -324,34 +332,11 @@ class CheckpointAdmin(PrivateFileDownload, admin.ModelAdmin):
         "confirmed_warnings",
         "download",
         "sha256",
-        "size",
+        "size_display",
         "created",
     )
     readonly_fields = fields
     file_field = "file"
-class CheckpointAdmin(admin.ModelAdmin):
-    list_display = (
-        "__str__",
-        "run",
-        "kimg_display",
-        "metric_display",
-        "size_display",
-        "published",
-        "created",
-    )
-    list_filter = ("published", "run__genre")
-    list_select_related = ("run", "run__genre")
-    readonly_fields = (
-        "run",
-        "kimg_display",
-        "step",
-        "file",
-        "sha256",
-        "size_display",
-        "metric_display",
-        "published",
-        "created",
-    )
 
     @admin.display(description=gettext_lazy("kimg"), ordering="kimg")
     def kimg_display(self, checkpoint: Checkpoint) -> str:
@@ -390,8 +375,6 @@ class CheckpointAdmin(admin.ModelAdmin):
 
 @admin.register(Dataset)
 class DatasetAdmin(PrivateFileDownload, admin.ModelAdmin):
-    list_display = ("__str__", "genre", "resolution", "image_count", "sha256", "created")
-class DatasetAdmin(admin.ModelAdmin):
     list_display = ("__str__", "genre", "resolution", "image_count", "hash_display", "created")
     list_filter = ("genre",)
     file_field = "packed_file"

@@ -6,6 +6,8 @@ from django import template
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import translate_url
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language, get_language_info
 
 from gallery.models import Artwork
@@ -38,11 +40,12 @@ def language_choices(context: template.Context) -> list[dict[str, object]]:
     return choices
 
 
-@register.inclusion_tag("gallery/includes/picture.html")
-def artwork_picture(
-    artwork: Artwork, sizes: str, eager: bool = False, large: bool = False
-) -> dict[str, object]:
-    """A <picture>: WebP sources with a JPEG fallback at both thumbnail widths."""
+@register.simple_tag
+def artwork_picture(artwork: Artwork, sizes: str, eager: bool = False, large: bool = False) -> SafeString:
+    """A <picture>: WebP sources with a JPEG fallback at both thumbnail widths.
+
+    Built here rather than by an included template: a room renders 24 of
+    them, and the template machinery took about half of the page's time."""
     small_w = artwork.thumb_small_size[0]
     large_w = artwork.thumb_large_size[0]
     width, height = artwork.thumb_large_size if large else artwork.thumb_small_size
@@ -57,14 +60,23 @@ def artwork_picture(
                 parts.append(f"{file.url} {w}w")
         return ", ".join(parts)
 
+    webp_srcset, jpeg_srcset = srcset(webp), srcset(jpeg)
     fallback = (artwork.thumb_large_jpeg if large else artwork.thumb_small_jpeg) or artwork.image
-    return {
-        "artwork": artwork,
-        "webp_srcset": srcset(webp),
-        "jpeg_srcset": srcset(jpeg),
-        "src": fallback.url,
-        "sizes": sizes,
-        "width": width,
-        "height": height,
-        "eager": eager,
-    }
+    source = (
+        format_html('\n  <source type="image/webp" srcset="{}" sizes="{}">', webp_srcset, sizes)
+        if webp_srcset
+        else ""
+    )
+    img_srcset = format_html(' srcset="{}" sizes="{}"', jpeg_srcset, sizes) if jpeg_srcset else ""
+    loading = 'loading="eager" fetchpriority="high"' if eager else 'loading="lazy"'
+    return format_html(
+        '<picture>{}\n  <img src="{}"{} width="{}" height="{}" alt="{}" '
+        + loading
+        + ' decoding="async">\n</picture>',
+        source,
+        fallback.url,
+        img_srcset,
+        width,
+        height,
+        artwork.display_title,
+    )

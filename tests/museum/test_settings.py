@@ -84,7 +84,7 @@ def test_fresh_clone_defaults_need_no_configuration(tmp_path):
     for key in ("data_folder_in", "data_folder_out", "control_folder"):
         folder = Path(seen["transport"][key])
         assert folder.is_absolute() and folder.is_dir() and data in folder.parents
-    assert seen["cache"].endswith("LocMemCache")
+    assert seen["cache"].endswith("FileBasedCache")  # one cache for web and worker processes
     assert seen["storages"]["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
     assert seen["storages"]["checkpoints"]["OPTIONS"]["base_url"] is None, "checkpoints must never get a URL"
     assert seen["debug"] is True

@@ -1,0 +1,171 @@
+"""Rendered public pages kept in the configured cache (Redis in production,
+local memory on the embedded defaults), and the generation that retires them.
+
+Every cached page's key holds the current *generation*, a token stored in the
+cache. Any save or delete of something a visitor can see (artworks, exhibits
+and their pictures, rooms, checkpoints) stores a new token, so the next request
+of every page renders afresh: no page lists its dependencies, and a page added
+later is invalidated as well. The token is replaced twice: at once (so the
+writer's own next request inside its transaction sees its change) and again
+when the transaction commits (so nothing rendered from the old rows by another
+request in between survives).
+
+The cache is an accelerator, never a dependency: when it cannot be reached the
+pages are rendered uncached and the failure is logged (``/healthz`` reports it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.db import transaction
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import get_language
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "gallery:pages:generation"
+PAGE_KEY_PREFIX = "gallery:page"
+# What reaching an unreachable cache raises: the Redis client's errors and the
+# socket's. Local memory never raises.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+# After a failure, skip the cache for this long instead of paying a connect
+# timeout on every request while it is down.
+RETRY_AFTER_SECONDS = 5.0
+
+_down_until = 0.0
+_bump_missed = False  # a change happened while the cache was down: bump once it is back
+
+
+@receiver(setting_changed)
+def _forget_outage(setting: str, **kwargs: object) -> None:
+    """Tests swap CACHES: a new cache starts with no known outage."""
+    global _down_until
+    if setting == "CACHES":
+        _down_until = 0.0
+
+
+def _cache_call(operation: str, *args: Any) -> tuple[bool, Any]:
+    """Run ``cache.<operation>(*args)``; (False, None) when the cache is down."""
+    global _down_until, _bump_missed
+    if time.monotonic() < _down_until:
+        return False, None
+    try:
+        if _bump_missed:
+            cache.set(GENERATION_KEY, _new_token(), None)
+            _bump_missed = False
+        return True, getattr(cache, operation)(*args)
+    except CACHE_ERRORS as exc:
+        _down_until = time.monotonic() + RETRY_AFTER_SECONDS
+        logger.warning(
+            "Cache unreachable (%s: %s); serving pages uncached for %ss.",
+            type(exc).__name__,
+            exc,
+            RETRY_AFTER_SECONDS,
+        )
+        return False, None
+
+
+def cache_get(key: str) -> Any:
+    """The cached value, or None when it is missing or the cache is down."""
+    return _cache_call("get", key)[1]
+
+
+def cache_set(key: str, value: Any, timeout: float | None) -> bool:
+    return _cache_call("set", key, value, timeout)[0]
+
+
+def _new_token() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def generation() -> str | None:
+    """The current generation, or None when the cache is down (then nothing is cached).
+
+    A missing token (a fresh or flushed cache) is replaced by a new random one,
+    so pages cached under any earlier token can never match again."""
+    reachable, token = _cache_call("get", GENERATION_KEY)
+    if not reachable:
+        return None
+    if token is None:
+        fresh = _new_token()
+        reachable, added = _cache_call("add", GENERATION_KEY, fresh, None)
+        if not reachable:
+            return None
+        token = fresh if added else cache_get(GENERATION_KEY)
+    return token
+
+
+def bump_generation() -> None:
+    """Retire every cached page."""
+    global _bump_missed
+    if not cache_set(GENERATION_KEY, _new_token(), None):
+        # Retried by the next cache call of this process that succeeds; pages
+        # other processes cached meanwhile expire within PAGE_CACHE_SECONDS.
+        _bump_missed = True
+
+
+def visible_change(**kwargs: object) -> None:
+    """Signal receiver (and the bulk paths' hook): something visitors see changed."""
+    bump_generation()
+    transaction.on_commit(bump_generation, robust=True)
+
+
+def page_is_shared(request: HttpRequest) -> bool:
+    """Whether ``request`` gets the page every visitor gets.
+
+    Staff may see unpublished previews, so they are served uncached. The session
+    is only opened when the visitor sent a session cookie: an anonymous page
+    never reads it, so it does not vary on Cookie. Only a page number may be in
+    the query string, so junk parameters cannot fill the cache.
+    """
+    if request.method != "GET":
+        return False
+    for name, value in request.GET.items():
+        if name != "page" or not value.isdigit() or len(value) > 6:
+            return False
+    if settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_staff:
+        return False
+    return True
+
+
+def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve ``view``'s page from the cache while nothing visible has changed.
+
+    The key holds the generation, the language and the full path (language
+    prefix and page number), plus the footer's offline-demo flag, which changes
+    with crawls rather than with the gallery's rows."""
+    from .context_processors import is_offline_demo
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        seconds = settings.PAGE_CACHE_SECONDS
+        if seconds <= 0 or not page_is_shared(request):
+            return view(request, *args, **kwargs)
+        token = generation()  # read before the view's queries: see the module docstring
+        if token is None:
+            return view(request, *args, **kwargs)
+        key = f"{PAGE_KEY_PREFIX}:{token}:{int(is_offline_demo())}:{get_language()}:{request.get_full_path()}"
+        hit = cache_get(key)
+        if hit is not None:
+            content, content_type = hit
+            response = HttpResponse(content, content_type=content_type)
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming and not response.cookies:
+            cache_set(key, (response.content, response["Content-Type"]), seconds)
+        response["X-Page-Cache"] = "miss"
+        return response
+
+    return wrapper
