@@ -18,6 +18,8 @@ class GalleryConfig(AppConfig):
 
         models = [self.get_model(name) for name in VISIBLE_MODELS]
         models.append(apps.get_model(settings.GALLERY_CHECKPOINT_MODEL))
+        # An artwork's page shows its nearest training painting while that image is approved.
+        models.append(apps.get_model("scraper", "ScrapedImage"))
         for model in models:
             post_save.connect(
                 visible_change, sender=model, dispatch_uid=f"pagecache-save-{model._meta.label}"

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
+from museum.changelist import BoundedDateHierarchyMixin
 from museum.health import healthz
 from museum.media import serve_media
 
@@ -15,6 +16,19 @@ admin.site.index_title = _("Crawls, curation, training and the rooms")
 # The app list beside every page took 300 of 1280 px, leaving lists with filters
 # too narrow for their columns; the breadcrumbs and the index lead everywhere.
 admin.site.enable_nav_sidebar = False
+
+
+def _bounded_date_hierarchies() -> None:
+    """Every registered admin with a date hierarchy (django-axes' lists among
+    them) answers an impossible year with the ignored-filter redirect, not a 500."""
+    for model, model_admin in list(admin.site._registry.items()):
+        if model_admin.date_hierarchy and not isinstance(model_admin, BoundedDateHierarchyMixin):
+            bounded = type(type(model_admin).__name__, (BoundedDateHierarchyMixin, type(model_admin)), {})
+            admin.site.unregister(model)
+            admin.site.register(model, bounded)
+
+
+_bounded_date_hierarchies()
 
 
 urlpatterns = [

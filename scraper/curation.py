@@ -47,9 +47,11 @@ def _as_queryset(images: QuerySet[ScrapedImage] | Iterable[int]) -> QuerySet[Scr
 def approve_images(images: QuerySet[ScrapedImage] | Iterable[int], user: AbstractBaseUser) -> int:
     """Approve the images (whatever their status); returns how many."""
     _require_reviewer(user)
-    return _as_queryset(images).update(
+    rows = _as_queryset(images).update(
         status=ScrapedImage.Status.APPROVED, reviewed_by=user, reviewed_at=timezone.now(), rejection_reason=""
     )
+    _retire_pages(rows)
+    return rows
 
 
 def reject_images(
@@ -62,12 +64,23 @@ def reject_images(
             f"Unknown rejection reason {reason!r}; choose one of {', '.join(REJECTION_REASON_CODES)}."
         )
     text = f"{reason}: {note.strip()}" if note.strip() else reason
-    return _as_queryset(images).update(
+    rows = _as_queryset(images).update(
         status=ScrapedImage.Status.REJECTED,
         reviewed_by=user,
         reviewed_at=timezone.now(),
         rejection_reason=text[:300],
     )
+    _retire_pages(rows)
+    return rows
+
+
+def _retire_pages(rows: int) -> None:
+    """An artwork's page shows its nearest training painting only while that
+    image is approved: a review changes public pages, so the page cache is retired."""
+    from gallery.pagecache import visible_change
+
+    if rows:
+        visible_change()
 
 
 def pending_images(genre_slug: str | None = None) -> QuerySet[ScrapedImage]:

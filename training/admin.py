@@ -315,6 +315,7 @@ class CheckpointAdmin(PrivateFileDownload, admin.ModelAdmin):
         "run",
         "kimg_display",
         "verdict",
+        "metric_display",
         "size_display",
         "published",
         "created",

@@ -143,7 +143,12 @@ def test_artwork_page_shows_the_closest_training_painting_with_source_and_licenc
     visit.check("artwork-nearest-ja")
 
     # A curator's later rejection takes it off the page.
-    type(original).objects.filter(pk=original.pk).update(status="rejected")
+    from scraper.curation import reject_images
+    from tests.gallery.factories import make_staff
+
+    reject_images(
+        [original.pk], make_staff("curator-of-record", perms=("scraper.review_images",)), "wrong_genre"
+    )
     page.goto(f"{live_server.url}/artworks/{art.pk}/")
     assert page.locator(".nearest").count() == 0
     page.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gallery import tasks
+from gallery import services as gallery_services
 from gallery.models import Artwork, Genre
 from tests.conftest import wait_for
 from tests.gallery.test_generation import (  # noqa: F401 - fixtures
@@ -36,7 +36,7 @@ def test_the_worker_hangs_distinct_paintings_withholds_copies_and_gives_up_on_co
         queues="gpu", extra_env={"TORCH_DEVICE": "cpu", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     )
 
-    tasks.generate_artworks.delay(checkpoint.pk, 3, 0.7)
+    gallery_services.queue_generation(checkpoint, 3, 0.7)
     wait_for(lambda: Artwork.objects.filter(seed=3).exists(), timeout=180, what="the first batch")
     assert [a.seed for a in Artwork.objects.published().order_by("seed")] == [0, 2, 3]
     copy = Artwork.objects.get(seed=1)
@@ -45,7 +45,7 @@ def test_the_worker_hangs_distinct_paintings_withholds_copies_and_gives_up_on_co
     assert all(a.nearest_training_image_id for a in Artwork.objects.all())
 
     # ψ = 0: the model paints one picture for every seed.
-    tasks.generate_artworks.delay(checkpoint.pk, 3, 0.0)
+    gallery_services.queue_generation(checkpoint, 3, 0.0)
     wait_for(lambda: "NotEnoughDistinctPaintings" in worker.log(), timeout=180, what="the collapsed batch")
     assert "painted only 1 of 3 paintings distinct enough for the Portraits room" in worker.log()
     assert Artwork.objects.published().count() == 4

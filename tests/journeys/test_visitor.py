@@ -25,12 +25,15 @@ def painted_museum(settings, tmp_path):
     from gallery.generation import build_mixing_exhibit, generate_artworks
     from gallery.management.commands.demo import DEMO_CHECKPOINT_DIR, Command, shipped_checkpoint
     from gallery.services import publish_checkpoint
+    from tests.training.runs_factories import approved_images
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TORCH_DEVICE = "cpu"
     register = Command(stdout=io.StringIO())
     checkpoints = []
-    for genre in Genre.objects.order_by("position", "slug"):
+    for number, genre in enumerate(Genre.objects.order_by("position", "slug")):
+        # The room guards compare each painting with the room's approved collection.
+        approved_images(genre.slug, 8, first_seed=100 * number)
         path = shipped_checkpoint(DEMO_CHECKPOINT_DIR, genre)
         assert path is not None, f"training/demo/{genre.slug}-64.pt is missing"
         checkpoint = publish_checkpoint(register.register_shipped(genre, path))

@@ -13,13 +13,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from gallery.models import Genre
+from gallery.models import Genre, PaintingRequest
 from scraper.ingest import ingest_image
 from scraper.models import ScrapedImage
 from tests.browser import open_page
 from tests.gallery.factories import make_artwork, make_exhibit
 from tests.scraper.factories import make_item, make_job, painting_bytes, resized_bytes
-from training.models import Checkpoint, Dataset, GenerationSchedule, TrainingRun
+from training.models import Checkpoint, Dataset, GenerationSchedule, TrainingRun, WorkerNode
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,9 +48,10 @@ def fill_every_list(settings, tmp_path) -> User:
     ScrapedImage.objects.filter(pk=original.pk).update(
         quality_hints=["too_small", "odd_aspect", "low_information"]
     )
-    for n in range(3):
+    # One active run per room: three rooms, one running run each.
+    for n, room in enumerate(Genre.objects.order_by("position", "slug")[:3]):
         run = TrainingRun.objects.create(
-            genre=portrait,
+            genre=room,
             status="running",
             kimg_done=123.456,
             config={"target_kimg": 5000},
@@ -58,7 +59,7 @@ def fill_every_list(settings, tmp_path) -> User:
             heartbeat=now - timedelta(seconds=n),
             worker=LONG_WORKER,
         )
-        Checkpoint.objects.create(
+        checkpoint = Checkpoint.objects.create(
             run=run,
             kimg=40 + n,
             file=f"c{n}.pt",
@@ -67,6 +68,12 @@ def fill_every_list(settings, tmp_path) -> User:
             metric=227.0289696753025,
         )
         Dataset.objects.create(genre=portrait, resolution=256, image_count=4800, sha256="cd" * 32)
+        PaintingRequest.objects.create(
+            kind=PaintingRequest.Kind.ARTWORKS, checkpoint=checkpoint, count=24, psi=0.7
+        )
+        WorkerNode.objects.create(
+            name=f"{LONG_WORKER}-{n}", queues=["gpu"], device="cuda", gpus=8, gpu_name="NVIDIA H200 " * 3
+        )
     GenerationSchedule.objects.get_or_create(genre=portrait)
     for seed in range(3):
         make_artwork(portrait, seed=seed, size=64)

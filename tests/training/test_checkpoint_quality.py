@@ -9,6 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from gallery import services as gallery_services
 from gallery.models import Genre
 from tests.training.runs_factories import (
     approved_images,
@@ -111,7 +112,7 @@ def test_run_page_charts_every_measurement_the_checkpoint_table_shows(client, ru
 
 def test_publishing_a_failing_checkpoint_shows_both_reports_and_asks(client, run):
     good = checkpoint(run, 0.2, quality_report(kimg=0.2))
-    services.publish_checkpoint(good)
+    gallery_services.publish_checkpoint(good)
     bad = checkpoint(run, 0.4, FAILING)
     staff = user_in_group("staff", "Staff")
     client.force_login(staff)
@@ -144,7 +145,7 @@ def test_publishing_a_failing_checkpoint_shows_both_reports_and_asks(client, run
 
 def test_publishing_a_passing_but_worse_checkpoint_asks_and_a_better_one_does_not(client, run):
     published = checkpoint(run, 0.2, quality_report(kimg=0.2))
-    services.publish_checkpoint(published)
+    gallery_services.publish_checkpoint(published)
     worse = checkpoint(run, 0.4, quality_report(kimg=0.4, recall=0.5))
     better = checkpoint(run, 0.6, quality_report(kimg=0.6, recall=0.8, swd=11.0))
     client.force_login(user_in_group("staff", "Staff"))

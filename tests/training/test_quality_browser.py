@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from gallery import services as gallery_services
 from gallery.models import Genre
 from tests.journeys.conftest import log_in, open_page
 from tests.journeys.conftest import user_in_group as journey_user
@@ -32,7 +33,7 @@ def measured_run(settings, tmp_path) -> TrainingRun:
     good = checkpoint(run, 0.2, quality_report(kimg=0.2))
     checkpoint(run, 0.4, quality_report(kimg=0.4, swd=11.5, recall=0.6, diversity=0.9))
     checkpoint(run, 0.6, FAILING)
-    services.publish_checkpoint(good)
+    gallery_services.publish_checkpoint(good)
     run.refresh_from_db()
     return run
 
@@ -79,6 +80,6 @@ def test_staff_see_quality_charts_and_confirm_publishing_a_failing_checkpoint(
     page.get_by_role("button", name="Publish anyway").click()
     page.wait_for_selector(".messagelist")
     assert "now paints the Portraits room" in page.inner_text(".messagelist")
-    published = services.published_checkpoint(measured_run.genre)
+    published = gallery_services.published_checkpoint(measured_run.genre)
     assert published.kimg == pytest.approx(0.6) and published.published_by == stella
     visit.assert_clean("published-anyway")
