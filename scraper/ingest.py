@@ -22,10 +22,11 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from gallery.models import Genre
 from scraper.imagecheck import DEFAULT_MAX_BYTES, DEFAULT_MIN_SIDE, ImageRejected, check_image
+from scraper.outcomes import outcome_label
 from scraper.models import PHASH_BAND_FIELDS, CrawlJob, ScrapedImage, phash_bands
 from scraper.records import Record, RecordRejected, clean_record
 
@@ -188,7 +189,11 @@ def _count(job_id: int | None, outcome: str, reason: str, detail: str) -> None:
     if reason:
         counts[key] = counts.get(key, 0) + 1
     job.counts = counts
-    job.log_tail = _append(job.log_tail, f"{key} {detail}".rstrip())
+    # The log is read by staff: the outcome's words ("rejected: incomplete image file"), in the
+    # deployment's language, not the counter's key.
+    with translation.override(settings.LANGUAGE_CODE):
+        label = outcome_label(key)
+    job.log_tail = _append(job.log_tail, f"{label} {detail}".rstrip())
     job.save(update_fields=["counts", "log_tail"])
 
 
