@@ -16,6 +16,7 @@ import sys
 import threading
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.test import Client
@@ -223,7 +224,11 @@ def test_a_cached_page_runs_no_sql(client, page_cache):
     assert len(queries) == 0, [q["sql"] for q in queries]
 
 
-def test_anonymous_pages_set_no_cookie_and_do_not_vary_on_it(client):
+def test_anonymous_pages_set_no_cookie_and_vary_on_cookie_only_where_the_language_cookie_counts(client):
+    """The crowd carries no cookie (no page sets one), so every anonymous visitor shares one
+    cached answer, even in a cache that honours Vary: Cookie. A prefixed address names its
+    language and does not vary on Cookie at all; an unprefixed one does, because the
+    switcher's language cookie changes its answer (a redirect to the chosen language)."""
     art = make_artwork(genre("portrait"), seed=1)
     exhibit = make_exhibit()
     for url in (
@@ -233,19 +238,27 @@ def test_anonymous_pages_set_no_cookie_and_do_not_vary_on_it(client):
         "/ja/rooms/portrait/?page=2",
         f"/artworks/{art.pk}/",
         f"/ja/artworks/{art.pk}/",
+        "/exhibits/",
+        exhibit.get_absolute_url(),
     ):
+        answers = []
         for attempt in ("miss", "hit"):
-            response = client.get(url)
+            response = Client().get(url)
             assert response.status_code == 200
             assert not response.cookies, f"{url} ({attempt}) set {list(response.cookies)}"
-            if url.startswith("/ja/"):
-                # A prefixed address names its language: nothing per visitor.
-                assert "Cookie" not in response.get("Vary", ""), f"{url} ({attempt}) varies on Cookie"
-            # An unprefixed address answers in the language the visitor chose
-            # (the language cookie, museum.language), so it says so in Vary.
             assert "csrfmiddlewaretoken" not in response.content.decode()
-    for url in ("/exhibits/", exhibit.get_absolute_url()):
-        assert not client.get(url).cookies
+            answers.append(response.content)
+            vary = {v.strip().lower() for v in response.get("Vary", "").split(",") if v.strip()}
+            if url.startswith("/ja/"):
+                assert "cookie" not in vary, f"{url} ({attempt}) varies on Cookie"
+            else:
+                assert "cookie" in vary, f"{url} ({attempt}) depends on the language cookie but does not say so"
+        assert answers[0] == answers[1], f"two visitors got different answers for {url}"
+        if not url.startswith("/ja/"):
+            chooser = Client()
+            chooser.cookies[settings.LANGUAGE_COOKIE_NAME] = "ja"
+            chosen = chooser.get(url)
+            assert chosen.status_code == 302 and chosen["Location"] == f"/ja{url}", url
 
 
 def test_the_language_buttons_work_without_a_csrf_token(client):
