@@ -1,8 +1,8 @@
 """Rendered public pages kept in the configured cache (Redis in production,
 local memory on the embedded defaults), and the generation that retires them.
 
-Every cached page's key holds the current *generation*, a token stored in the
-cache. Any save or delete of something a visitor can see (artworks, exhibits
+Every cached page is stored with the *generation* it was rendered under, a
+token kept in the cache, and served only while that token is current. Any save or delete of something a visitor can see (artworks, exhibits
 and their pictures, rooms, checkpoints) stores a new token, so the next request
 of every page renders afresh: no page lists its dependencies, and a page added
 later is invalidated as well. The token is replaced twice: at once (so the
@@ -142,29 +142,37 @@ def page_is_shared(request: HttpRequest) -> bool:
 def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Serve ``view``'s page from the cache while nothing visible has changed.
 
-    The key holds the generation, the language and the full path (language
-    prefix and page number), plus the footer's offline-demo flag, which changes
-    with crawls rather than with the gallery's rows."""
-    from .context_processors import is_offline_demo
+    The key holds the language and the full path (language prefix and page
+    number); the entry holds the generation and the footer's offline-demo flag
+    (which changes with crawls rather than with the gallery's rows) it was
+    rendered under, and is only served while both are current. A hit is one
+    cache round trip: the generation, the flag and the page are read together."""
+    from .context_processors import DEMO_CACHE_KEY, is_offline_demo
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         seconds = settings.PAGE_CACHE_SECONDS
         if seconds <= 0 or not page_is_shared(request):
             return view(request, *args, **kwargs)
-        token = generation()  # read before the view's queries: see the module docstring
+        key = f"{PAGE_KEY_PREFIX}:{get_language()}:{request.get_full_path()}"
+        # Read before the view's queries: see the module docstring.
+        reachable, found = _cache_call("get_many", [GENERATION_KEY, DEMO_CACHE_KEY, key])
+        token = found.get(GENERATION_KEY) if reachable else None
+        if reachable and token is None:
+            token = generation()
         if token is None:
             return view(request, *args, **kwargs)
-        key = f"{PAGE_KEY_PREFIX}:{token}:{int(is_offline_demo())}:{get_language()}:{request.get_full_path()}"
-        hit = cache_get(key)
-        if hit is not None:
-            content, content_type = hit
-            response = HttpResponse(content, content_type=content_type)
+        demo = found.get(DEMO_CACHE_KEY)
+        if demo is None:
+            demo = is_offline_demo()
+        hit = found.get(key)
+        if hit is not None and hit[0] == token and hit[1] == demo:
+            response = HttpResponse(hit[2], content_type=hit[3])
             response["X-Page-Cache"] = "hit"
             return response
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and not response.streaming and not response.cookies:
-            cache_set(key, (response.content, response["Content-Type"]), seconds)
+            cache_set(key, (token, demo, response.content, response["Content-Type"]), seconds)
         response["X-Page-Cache"] = "miss"
         return response
 

@@ -31,7 +31,7 @@ from .factories import genre, make_artwork, make_checkpoint, make_exhibit, make_
 
 pytestmark = pytest.mark.django_db
 
-REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+REDIS_CACHE = "museum.cache.RedisCache"
 ARTWORKS_ADMIN = "/admin/gallery/artwork/"
 
 

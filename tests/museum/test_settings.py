@@ -102,7 +102,7 @@ def test_database_url_switches_to_postgresql(tmp_path):
 def test_redis_url_switches_broker_and_cache(tmp_path):
     seen = probe(tmp_path, REDIS_URL="redis://cache.internal:6379/2", CELERY_VISIBILITY_TIMEOUT="90000")
     assert seen["broker"] == "redis://cache.internal:6379/2"
-    assert seen["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert seen["cache"] == "museum.cache.RedisCache"
     # Above the longest training job, so Redis never hands a running job to a second worker.
     assert seen["transport"]["visibility_timeout"] == 90000
 
