@@ -26,8 +26,8 @@ from django.utils import timezone, translation
 
 from gallery.models import Genre
 from scraper.imagecheck import DEFAULT_MAX_BYTES, DEFAULT_MIN_SIDE, ImageRejected, check_image
-from scraper.outcomes import outcome_label
 from scraper.models import PHASH_BAND_FIELDS, CrawlJob, ScrapedImage, phash_bands
+from scraper.outcomes import outcome_label
 from scraper.records import Record, RecordRejected, clean_record
 
 NEAR_DUPLICATE_DISTANCE = 6

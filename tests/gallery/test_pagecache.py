@@ -252,7 +252,9 @@ def test_anonymous_pages_set_no_cookie_and_vary_on_cookie_only_where_the_languag
             if url.startswith("/ja/"):
                 assert "cookie" not in vary, f"{url} ({attempt}) varies on Cookie"
             else:
-                assert "cookie" in vary, f"{url} ({attempt}) depends on the language cookie but does not say so"
+                assert "cookie" in vary, (
+                    f"{url} ({attempt}) depends on the language cookie but does not say so"
+                )
         assert answers[0] == answers[1], f"two visitors got different answers for {url}"
         if not url.startswith("/ja/"):
             chooser = Client()
