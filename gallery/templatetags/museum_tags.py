@@ -69,8 +69,11 @@ def artwork_picture(artwork: Artwork, sizes: str, eager: bool = False, large: bo
     )
     img_srcset = format_html(' srcset="{}" sizes="{}"', jpeg_srcset, sizes) if jpeg_srcset else ""
     loading = 'loading="eager" fetchpriority="high"' if eager else 'loading="lazy"'
+    # The painting's own pixel width: the CSS shows it at most a few times that
+    # wide (museum.css, .frame img), so a 64-px painting is not blown up to a blur.
+    native = format_html(' style="--native: {}px"', artwork.width) if artwork.width else ""
     return format_html(
-        '<picture>{}\n  <img src="{}"{} width="{}" height="{}" alt="{}" '
+        '<picture>{}\n  <img src="{}"{} width="{}" height="{}"{} alt="{}" '
         + loading
         + ' decoding="async">\n</picture>',
         source,
@@ -78,5 +81,6 @@ def artwork_picture(artwork: Artwork, sizes: str, eager: bool = False, large: bo
         img_srcset,
         width,
         height,
+        native,
         artwork.display_title,
     )

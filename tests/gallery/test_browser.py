@@ -152,3 +152,38 @@ def test_artwork_page_shows_the_closest_training_painting_with_source_and_licenc
     page.goto(f"{live_server.url}/artworks/{art.pk}/")
     assert page.locator(".nearest").count() == 0
     page.close()
+
+
+def test_small_paintings_are_not_blown_up_to_a_blur(browser, live_server):
+    """A 64-px painting hangs at most 3x its pixel width on a wall and 4x on its own page;
+    a 640-px painting still fills its place. The frame hugs the painting either way."""
+    small_room, large_room = genre("portrait"), genre("landscape")
+    small = [make_artwork(small_room, seed=seed, size=64) for seed in range(3)]
+    make_artwork(large_room, seed=1, size=640)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    visit = Visit(page, live_server.url, "crisp", folder="gallery")
+
+    def sizes(selector: str) -> list[dict]:
+        return page.evaluate(
+            """sel => Array.from(document.querySelectorAll(sel)).map(img => {
+                 const frame = img.closest('.frame').getBoundingClientRect();
+                 const cell = img.closest('li, figure, .artwork__figure') || img.closest('.frame').parentElement;
+                 return {img: img.getBoundingClientRect().width, frame: frame.width,
+                         cell: cell.getBoundingClientRect().width};
+               })""",
+            selector,
+        )
+
+    page.goto(live_server.url + "/rooms/portrait/")
+    walls = sizes(".wall .frame img")
+    assert len(walls) == 3 and all(0 < s["img"] <= 3 * 64 + 0.5 for s in walls), walls
+    assert all(s["frame"] < s["img"] + 60 for s in walls), f"the frame does not hug the painting: {walls}"
+    visit.check("small-room")
+    page.goto(f"{live_server.url}/artworks/{small[0].pk}/")
+    (own,) = sizes(".frame--large img")
+    assert 3 * 64 < own["img"] <= 4 * 64 + 0.5, own
+    page.goto(live_server.url + "/rooms/landscape/")
+    (large,) = sizes(".wall .frame img")
+    assert large["img"] > 150 and large["frame"] >= large["cell"] - 1, large
+    visit.check("large-room")
+    page.close()

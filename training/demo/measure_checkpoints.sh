@@ -4,12 +4,14 @@
 # make_checkpoints.sh made it (painter seeds 0..2999 at 64 px; its SHA-256 is checked against
 # docs/demo.md); the held-out reals are seeds 3000..3299, which no demo model has seen.
 #   bash training/demo/measure_checkpoints.sh            (2 CPU cores: about 10 minutes)
-# Env: PY (python), WORK (scratch folder), NUM (images per side), OUT (where the reports go).
+# Env: PY (python), WORK (scratch folder), NUM (images per side), OUT (where the reports go),
+#      CHECKPOINTS (the folder holding <genre>-64.pt; default training/demo, the shipped ones).
 set -euo pipefail
 PY=${PY:-python3}
 WORK=${WORK:-/tmp/demo-measure}
 NUM=${NUM:-300}
 OUT=${OUT:-$WORK/reports}
+CHECKPOINTS=${CHECKPOINTS:-training/demo}
 GENRES=${GENRES:-"portrait flower-still-life landscape cityscape"}
 mkdir -p "$WORK/packs" "$OUT"
 for g in $GENRES; do
@@ -28,6 +30,6 @@ for g in $GENRES; do
   if [ "$expected" != "$actual" ]; then
     echo "warning: $g training pack sha256 $actual differs from docs/demo.md's $expected" >&2
   fi
-  "$PY" -m training measure --checkpoint "training/demo/$g-64.pt" --data "$WORK/packs/$g-64.pack" \
+  "$PY" -m training measure --checkpoint "$CHECKPOINTS/$g-64.pt" --data "$WORK/packs/$g-64.pack" \
     --held-out "$WORK/packs/$g-held-out-64.pack" --num "$NUM" | tee "$OUT/$g.txt"
 done
