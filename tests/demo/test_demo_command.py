@@ -115,11 +115,16 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
             assert run.steps_trained == run.step == checkpoint.step > 0
             assert checkpoint.file.storage.exists(checkpoint.file.name)
         artworks = Artwork.objects.filter(genre=genre, published=True)
-        # Today's demo models (and the tiny one trained here) paint near copies of few
-        # pictures: the variety guard hangs only the distinct ones, at least one per room.
-        assert 1 <= artworks.count() <= 3
+        if genre.slug in ("cityscape", "portrait"):
+            # The tiny model trained here, and the 40-kimg portrait model still shipped
+            # (docs/demo.md: 85 % near duplicates at psi 0.7), paint near copies of few
+            # pictures: the variety guard hangs only the distinct ones, at least one.
+            assert 1 <= artworks.count() <= 3
+        else:
+            # The CPU-trained flower and landscape models paint the three distinct paintings asked for.
+            assert artworks.count() == 3, genre.slug
         assert {a.checkpoint_id for a in artworks} == {checkpoint.pk}
-        assert all(a.image and a.psi == 0.7 for a in artworks)
+        assert all(a.image and a.psi == 1.0 for a in artworks)
         assert MixingExhibit.objects.filter(genre=genre, published=True, checkpoint=checkpoint).count() == 1
 
     watch = TrainingRun.objects.get(genre__slug="landscape", status="queued")
