@@ -7,7 +7,8 @@
 #      KIMG (at most), MINUTES (training time limit of each model; the four train at once),
 #      DEVICE, EXTRA (more `train` flags, e.g. the tiny sizes of bench/gpu_run.sh's dry run),
 #      ONLY=data (paint and pack only, so a caller can overlap it with GPU work).
-# The shipped <genre>-64.pt were made with RES=64 KIMG=40, ADA off, and the legacy layers.
+# The shipped flower/landscape/cityscape-64.pt: RES=64 MINUTES=72 DEVICE=cpu with the small network in
+# docs/demo.md; portrait-64.pt: RES=64 KIMG=40 on a GPU, ADA off, the legacy layers.
 set -euo pipefail
 PY=${PY:-python3}
 WORK=${WORK:-/tmp/demo-ckpt}
