@@ -48,7 +48,7 @@ LOGIN_FILE = "demo-admin-login.txt"
 WATCH_PRESET = "cpu"
 # Crawled images per genre left pending, so a curator has a real queue after `make run`.
 DEFAULT_LEAVE_PENDING = 8
-# The demo paints without truncation: its small CPU-trained models keep their variety only at
+# The demo paints artworks and exhibits without truncation: its small models keep their variety only at
 # psi 1 (docs/demo.md: at 0.7 the portraits are 85 % near duplicates, at 1.0 37 %); their
 # quality reports are measured at psi 1 too.
 DEMO_PSI = 1.0
@@ -338,7 +338,7 @@ class Command(BaseCommand):
                 self.stdout.write(self.style.WARNING(f"    {exc}"))
         have_exhibits = MixingExhibit.objects.filter(checkpoint=checkpoint).count()
         for _ in range(exhibits - have_exhibits):
-            build_mixing_exhibit(checkpoint, rows=3, columns=4)
+            build_mixing_exhibit(checkpoint, rows=3, columns=4, psi=DEMO_PSI)
         self.note(
             f"{Artwork.objects.filter(genre=genre, published=True).count()} artworks and "
             f"{MixingExhibit.objects.filter(genre=genre, published=True).count()} mixing exhibits on show"
