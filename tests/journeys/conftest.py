@@ -50,6 +50,10 @@ def log_in(watched: Watched, username: str, next_path: str = "/admin/") -> None:
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(f"**{unquote(next_path)}")
+    # The landing page's CSS background icons (the admin's add links) may still be loading
+    # after its load event; leaving at once aborts them, which the watched page counts as
+    # failed requests of the next page. Let the landing page settle first.
+    page.wait_for_load_state("networkidle")
 
 
 def user_in_group(username: str, group: str):
