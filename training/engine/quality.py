@@ -423,7 +423,7 @@ def measure_quality(
             fakes,
             real_features[pick],
             fake_features,
-            training,
+            training_feats,
             copy_threshold,
             seed,
             kimg,

@@ -156,6 +156,24 @@ def test_a_conditional_model_is_judged_per_class() -> None:
     assert again.per_class["cityscape"].failed == report.per_class["cityscape"].failed
 
 
+def test_each_class_of_a_conditional_model_is_checked_for_copies_of_the_training_set() -> None:
+    held = np.concatenate(
+        [paintings("portrait", range(3000, 3016)), paintings("cityscape", range(3000, 3016))]
+    )
+    labels = np.array([0] * 16 + [1] * 16)
+    trained_on = np.concatenate([paintings("portrait", range(16)), paintings("cityscape", range(16))])
+
+    def copies_cities(seeds: Sequence[int], class_idx: int | None) -> np.ndarray:
+        if class_idx == 0:
+            return unseen_painter("portrait")(seeds, class_idx)
+        return trained_on[16 + np.arange(len(seeds)) % 16]
+
+    report = measure_quality(copies_cities, held, labels=labels, training_reals=trained_on)
+    assert report.per_class["1"].copy_rate == 1.0
+    assert report.per_class["0"].copy_rate < 0.2
+    assert "copies" in report.per_class["1"].failed and "copies" not in report.per_class["0"].failed
+
+
 def test_a_real_generator_is_measured(tiny_generator) -> None:
     held = paintings("portrait", range(3000, 3016))
     report = measure_quality(tiny_generator, held, n_fake=16)
