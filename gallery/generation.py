@@ -86,10 +86,32 @@ def next_seed(genre_id: int) -> int:
     return 0 if highest is None else highest + 1
 
 
-def next_seeds(checkpoint: Checkpoint, count: int) -> list[int]:
-    """``count`` seeds never used in the checkpoint's room."""
-    start = next_seed(checkpoint.run.genre_id)
+def next_seeds(checkpoint: Checkpoint, count: int, genre_id: int | None = None) -> list[int]:
+    """``count`` seeds never used in the room (default: the checkpoint's genre's)."""
+    start = next_seed(genre_id or checkpoint.run.genre_id)
     return list(range(start, start + count))
+
+
+@dataclass(frozen=True)
+class Room:
+    """Where a batch hangs and which class of the model paints it."""
+
+    genre_id: int
+    name: str
+    class_idx: int | None  # None: an unconditional model
+    published: bool  # the checkpoint paints this room now: its paintings go on show
+
+    @classmethod
+    def of(cls, checkpoint: Checkpoint, genre=None) -> Room:
+        from .services import paints_room
+
+        genre = genre or checkpoint.run.genre
+        return cls(
+            genre_id=genre.pk,
+            name=genre.name,
+            class_idx=checkpoint.run.class_index(genre),
+            published=checkpoint.published and paints_room(checkpoint, genre),
+        )
 
 
 def _stored_names(artwork: Artwork) -> set[str]:
@@ -132,6 +154,7 @@ class NotEnoughDistinctPaintings(RuntimeError):
 
 def _save_batch(
     checkpoint: Checkpoint,
+    room: Room,
     candidates: Sequence[Candidate],
     psi: float,
     truncation_cutoff: int | None,
@@ -143,13 +166,13 @@ def _save_batch(
         with transaction.atomic():
             for candidate in candidates:
                 artwork = Artwork(
-                    genre_id=checkpoint.run.genre_id,
+                    genre_id=room.genre_id,
                     checkpoint=checkpoint,
                     seed=candidate.seed,
                     psi=psi,
                     truncation_cutoff=truncation_cutoff,
                     noise_mode=noise_mode,
-                    published=checkpoint.published and not candidate.withheld_reason,
+                    published=room.published and not candidate.withheld_reason,
                     withheld_reason=candidate.withheld_reason,
                     nearest_training_image_id=candidate.nearest.image_id,
                     nearest_training_distance=candidate.nearest.distance,
@@ -171,7 +194,14 @@ def _copy_reason(nearest: Nearest, threshold: float) -> str:
 
 
 def _paint_guarded(
-    checkpoint: Checkpoint, G, device, count: int, psi: float, truncation_cutoff: int | None, noise_mode: str
+    checkpoint: Checkpoint,
+    room: Room,
+    G,
+    device,
+    count: int,
+    psi: float,
+    truncation_cutoff: int | None,
+    noise_mode: str,
 ) -> tuple[list[Candidate], int]:
     """Draw seeds until ``count`` paintings may hang (or the draw limit is
     reached): near duplicates of the room or of the batch are skipped, copies
@@ -181,9 +211,9 @@ def _paint_guarded(
     from training.engine.generate import generate_images
 
     collection = training_collection(checkpoint)
-    hanging = room_features(checkpoint.run.genre_id)
+    hanging = room_features(room.genre_id)
     limit = max(DRAW_FACTOR * count, count + MIN_EXTRA_DRAWS)
-    seed = next_seed(checkpoint.run.genre_id)
+    seed = next_seed(room.genre_id)
     kept: list[Candidate] = []
     accepted = 0
     drawn = 0
@@ -192,7 +222,13 @@ def _paint_guarded(
         seed += len(seeds)
         drawn += len(seeds)
         images = generate_images(
-            G, seeds, psi=psi, truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, device=device
+            G,
+            seeds,
+            psi=psi,
+            truncation_cutoff=truncation_cutoff,
+            noise_mode=noise_mode,
+            device=device,
+            class_idx=room.class_idx,
         )
         # Sized to 64 px as the stored training images and room paintings are.
         features = embed_pictures(list(images)).numpy()
@@ -217,9 +253,11 @@ def generate_artworks(
     psi: float = 0.7,
     truncation_cutoff: int | None = None,
     noise_mode: str = "const",
+    genre=None,
 ) -> list[Artwork]:
-    """Paint ``count`` new artworks with ``checkpoint`` on the room's next
-    seeds, each recording how to paint it again and its nearest training
+    """Paint ``count`` new artworks with ``checkpoint`` on the next seeds of
+    ``genre``'s room (default: its run's genre; a class-conditional model
+    paints it with that room's class), each recording how to paint it again and its nearest training
     image. Artworks of a published checkpoint are published, except copies of
     a training image (withheld); others stay a preview in the admin. Raises
     :class:`NotEnoughDistinctPaintings` (after saving the distinct ones) when
@@ -227,16 +265,17 @@ def generate_artworks(
     if count < 1:
         raise ValueError(f"count={count} must be at least 1.")
     checkpoint = Checkpoint.objects.select_related("run", "run__genre").get(pk=checkpoint.pk)
+    room = Room.of(checkpoint, genre)
     G, device = load_checkpoint_generator(checkpoint)
     for _attempt in range(SEED_RETRIES):
-        candidates, drawn = _paint_guarded(checkpoint, G, device, count, psi, truncation_cutoff, noise_mode)
+        candidates, drawn = _paint_guarded(
+            checkpoint, room, G, device, count, psi, truncation_cutoff, noise_mode
+        )
         try:
-            artworks = _save_batch(checkpoint, candidates, psi, truncation_cutoff, noise_mode)
+            artworks = _save_batch(checkpoint, room, candidates, psi, truncation_cutoff, noise_mode)
         except IntegrityError:
             # Another batch for this room took some of these seeds meanwhile.
-            logger.warning(
-                "Seeds of room %s were taken meanwhile; choosing new ones.", checkpoint.run.genre_id
-            )
+            logger.warning("Seeds of room %s were taken meanwhile; choosing new ones.", room.genre_id)
             continue
         break
     else:
@@ -256,7 +295,7 @@ def generate_artworks(
     if len(hung) < count:
         raise NotEnoughDistinctPaintings(
             f"Checkpoint {checkpoint} painted only {len(hung)} of {count} paintings distinct enough for the "
-            f"{checkpoint.run.genre.name} room in {drawn} tries: the others were near duplicates of paintings "
+            f"{room.name} room in {drawn} tries: the others were near duplicates of paintings "
             f"already there or of each other{f', or copies of training images ({withheld} withheld)' if withheld else ''}. "
             "The model has collapsed or memorised its collection: train it further or publish another checkpoint."
         )
@@ -270,28 +309,40 @@ def build_mixing_exhibit(
     psi: float = 0.7,
     noise_mode: str = "const",
     rng: random.Random | None = None,
+    genre=None,
 ) -> MixingExhibit:
     """A style-mixing exhibit (StyleGAN paper, Fig. 3): ``rows`` sources A,
     ``columns`` sources B, and a coarse, a middle and a fine grid. The sources
     are the farthest apart of a pool of candidates (in the quality report's
     feature space), so rows and columns differ visibly; what each band did is
-    measured and kept for the page's text."""
+    measured and kept for the page's text. It hangs in ``genre``'s room
+    (default: the run's genre), painted with that room's class."""
     from training.engine.features import embed_uint8, pairwise_distances
     from training.engine.generate import generate_images, mixing_figure, style_bands, style_mix_bands
 
     if rows < 1 or columns < 1:
         raise ValueError(f"rows={rows} and columns={columns} must both be at least 1.")
-    checkpoint = Checkpoint.objects.select_related("run").get(pk=checkpoint.pk)
+    checkpoint = Checkpoint.objects.select_related("run", "run__genre").get(pk=checkpoint.pk)
+    room = Room.of(checkpoint, genre)
     G, device = load_checkpoint_generator(checkpoint)
     wanted = rows + columns
     pool = (rng or random.SystemRandom()).sample(range(MAX_SEED), min(MAX_POOL, POOL_FACTOR * wanted))
-    pool_features = embed_uint8(generate_images(G, pool, psi=psi, noise_mode=noise_mode, device=device))
+    pool_features = embed_uint8(
+        generate_images(G, pool, psi=psi, noise_mode=noise_mode, device=device, class_idx=room.class_idx)
+    )
     chosen = farthest_apart(pairwise_distances(pool_features, pool_features).numpy(), wanted)
     row_picks, col_picks = split_sources(chosen, rows, columns)
     row_seeds, col_seeds = [pool[i] for i in row_picks], [pool[i] for i in col_picks]
     band_layers = style_bands(G.synthesis.num_ws)
     results = style_mix_bands(
-        G, row_seeds, col_seeds, list(band_layers), psi=psi, noise_mode=noise_mode, device=device
+        G,
+        row_seeds,
+        col_seeds,
+        list(band_layers),
+        psi=psi,
+        noise_mode=noise_mode,
+        device=device,
+        class_idx=room.class_idx,
     )
     row_features = embed_uint8(results[0].rows).numpy()
     col_features = embed_uint8(results[0].cols).numpy()
@@ -311,14 +362,14 @@ def build_mixing_exhibit(
     result = results[0]
     with transaction.atomic():
         exhibit = MixingExhibit.objects.create(
-            genre_id=checkpoint.run.genre_id,
+            genre_id=room.genre_id,
             checkpoint=checkpoint,
             row_seeds=row_seeds,
             col_seeds=col_seeds,
             psi=psi,
             noise_mode=noise_mode,
             band_measures=measures,
-            published=checkpoint.published,
+            published=room.published,
         )
         save_exhibit_images(exhibit, result.rows, result.cols, bands)
     return exhibit

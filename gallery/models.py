@@ -378,6 +378,16 @@ class PaintingRequest(models.Model):
         related_name="painting_requests",
         verbose_name=_("checkpoint"),
     )
+    # The room it paints: the checkpoint's genre, or one class's room of a
+    # class-conditional model (empty on requests made before there were such).
+    genre = models.ForeignKey(
+        "gallery.Genre",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="painting_requests",
+        verbose_name=_("room"),
+    )
     count = models.PositiveIntegerField(_("paintings"), default=0)
     psi = models.FloatField(_("truncation ψ"), default=0.7)
     rows = models.PositiveSmallIntegerField(_("rows"), default=0)
@@ -402,6 +412,7 @@ class PaintingRequest(models.Model):
         verbose_name_plural = _("painting requests")
 
     def __str__(self) -> str:
+        room = f" for {self.genre.slug}" if self.genre_id else ""
         if self.kind == self.Kind.EXHIBIT:
-            return f"Mixing exhibit {self.rows}×{self.columns} from {self.checkpoint}"
-        return f"{self.count} paintings from {self.checkpoint}"
+            return f"Mixing exhibit {self.rows}×{self.columns} from {self.checkpoint}{room}"
+        return f"{self.count} paintings from {self.checkpoint}{room}"

@@ -13,8 +13,11 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gallery.models import Genre, PaintingRequest
 from museum.queueing import resend_waiting, send_on_commit
@@ -23,9 +26,30 @@ from training.models import Checkpoint, GenerationSchedule
 logger = logging.getLogger(__name__)
 
 
+def checkpoints_painting(genres: Sequence[Genre] | Genre) -> QuerySet[Checkpoint]:
+    """Checkpoints whose model can paint any of ``genres``: a run of that genre,
+    or a class-conditional run with one class per room, that genre among them."""
+    ids = [g.pk for g in genres] if isinstance(genres, (list, tuple)) else [genres.pk]
+    return Checkpoint.objects.filter(
+        Q(run__genre_id__in=ids) | Q(run__dataset__classes__genre_id__in=ids)
+    ).distinct()
+
+
 def published_checkpoint(genre: Genre) -> Checkpoint | None:
-    """The checkpoint that paints ``genre``'s room, if any."""
-    return Checkpoint.objects.filter(run__genre=genre, published=True).order_by("-created").first()
+    """The checkpoint that paints ``genre``'s room, if any: the one published
+    last of those that paint it."""
+    return (
+        checkpoints_painting(genre)
+        .filter(published=True)
+        .order_by(F("published_at").desc(nulls_last=True), "-created", "-pk")
+        .first()
+    )
+
+
+def paints_room(checkpoint: Checkpoint, genre: Genre) -> bool:
+    """Whether ``checkpoint`` is the one ``genre``'s room is painted from now."""
+    current = published_checkpoint(genre)
+    return current is not None and current.pk == checkpoint.pk
 
 
 def publish_checkpoint(
@@ -35,42 +59,75 @@ def publish_checkpoint(
     user=None,
     confirmed_warnings: Sequence[str] = (),
 ) -> Checkpoint:
-    """Make ``checkpoint`` the one its genre's room is painted from (one per
-    genre), and optionally queue a first batch of paintings. Records who
-    published it, when, and the warnings they confirmed (see
+    """Make ``checkpoint`` the one its rooms are painted from (its genre's, or
+    each class's room for a class-conditional model), and optionally queue a
+    first batch of paintings for each. One checkpoint paints a room: one that
+    no longer paints any room is unpublished. Records who published it, when,
+    and the warnings they confirmed (see
     ``training.checkpoint_quality.publish_warnings``)."""
     with transaction.atomic():
         checkpoint = Checkpoint.objects.select_for_update().select_related("run").get(pk=checkpoint.pk)
-        genre_id = checkpoint.run.genre_id
-        Checkpoint.objects.filter(run__genre_id=genre_id, published=True).exclude(pk=checkpoint.pk).update(
-            published=False
-        )
+        rooms = checkpoint.run.rooms
         checkpoint.published = True
         checkpoint.published_by = user if getattr(user, "pk", None) else None
         checkpoint.published_at = timezone.now()
         checkpoint.publish_warnings = [str(w) for w in confirmed_warnings]
         checkpoint.save(update_fields=["published", "published_by", "published_at", "publish_warnings"])
-        GenerationSchedule.objects.get_or_create(genre_id=genre_id)
-        if first_batch > 0:
-            queue_generation(checkpoint, first_batch, psi, user=user)
+        others = checkpoints_painting(rooms).filter(published=True).exclude(pk=checkpoint.pk)
+        for other in others.select_related("run"):
+            if not any(paints_room(other, genre) for genre in other.run.rooms):
+                Checkpoint.objects.filter(pk=other.pk).update(published=False)
+        for genre in rooms:
+            GenerationSchedule.objects.get_or_create(genre_id=genre.pk)
+            if first_batch > 0:
+                queue_generation(checkpoint, first_batch, psi, user=user, genre=genre)
     return checkpoint
 
 
-def queue_generation(checkpoint: Checkpoint, count: int, psi: float, user=None) -> PaintingRequest:
-    """Ask a GPU worker for ``count`` artworks from ``checkpoint``: saved as a
-    queued request, sent after commit (``museum.queueing``)."""
+def room_of(checkpoint: Checkpoint, genre: Genre | None) -> Genre:
+    """The room a request paints: ``genre``, which the checkpoint's model must
+    paint, or the run's own genre."""
+    if genre is None:
+        return checkpoint.run.genre
+    if genre.pk not in {g.pk for g in checkpoint.run.rooms}:
+        raise ValidationError(
+            _("%(checkpoint)s does not paint the %(genre)s room: it paints %(rooms)s.")
+            % {
+                "checkpoint": checkpoint,
+                "genre": genre.display_name,
+                "rooms": ", ".join(g.display_name for g in checkpoint.run.rooms),
+            }
+        )
+    return genre
+
+
+def queue_generation(
+    checkpoint: Checkpoint, count: int, psi: float, user=None, genre: Genre | None = None
+) -> PaintingRequest:
+    """Ask a GPU worker for ``count`` artworks from ``checkpoint`` for
+    ``genre``'s room (default: its run's genre): saved as a queued request,
+    sent after commit (``museum.queueing``)."""
     request = PaintingRequest.objects.create(
-        kind=PaintingRequest.Kind.ARTWORKS, checkpoint=checkpoint, count=count, psi=psi, requested_by=user
+        kind=PaintingRequest.Kind.ARTWORKS,
+        checkpoint=checkpoint,
+        genre=room_of(checkpoint, genre),
+        count=count,
+        psi=psi,
+        requested_by=user,
     )
     _send(request)
     return request
 
 
-def queue_mixing_exhibit(checkpoint: Checkpoint, rows: int, columns: int, user=None) -> PaintingRequest:
-    """Ask a GPU worker for a style-mixing exhibit from ``checkpoint`` (see :func:`queue_generation`)."""
+def queue_mixing_exhibit(
+    checkpoint: Checkpoint, rows: int, columns: int, user=None, genre: Genre | None = None
+) -> PaintingRequest:
+    """Ask a GPU worker for a style-mixing exhibit from ``checkpoint`` for
+    ``genre``'s room (see :func:`queue_generation`)."""
     request = PaintingRequest.objects.create(
         kind=PaintingRequest.Kind.EXHIBIT,
         checkpoint=checkpoint,
+        genre=room_of(checkpoint, genre),
         rows=rows,
         columns=columns,
         requested_by=user,
@@ -113,11 +170,15 @@ def carry_out(request_id: int) -> str:
         request.started = timezone.now()
         request.save(update_fields=["status", "started"])
     checkpoint = Checkpoint.objects.select_related("run__genre").get(pk=request.checkpoint_id)
+    genre = request.genre or checkpoint.run.genre
     try:
         if request.kind == PaintingRequest.Kind.EXHIBIT:
-            made = [build_mixing_exhibit(checkpoint, request.rows, request.columns).pk]
+            made = [build_mixing_exhibit(checkpoint, request.rows, request.columns, genre=genre).pk]
         else:
-            made = [artwork.pk for artwork in generate_artworks(checkpoint, request.count, psi=request.psi)]
+            made = [
+                artwork.pk
+                for artwork in generate_artworks(checkpoint, request.count, psi=request.psi, genre=genre)
+            ]
     except Exception as exc:  # recorded on the request for staff, and logged with its traceback
         logger.exception("Painting request %s failed", request_id)
         PaintingRequest.objects.filter(pk=request_id).update(
@@ -150,7 +211,7 @@ def queue_due_refreshes(now: datetime | None = None) -> list[int]:
             ).update(last_queued=now)
             if not claimed:
                 continue
-            queue_generation(checkpoint, schedule.count, schedule.psi)
+            queue_generation(checkpoint, schedule.count, schedule.psi, genre=schedule.genre)
         logger.info(
             "Room %s: queued %d paintings from checkpoint %s",
             schedule.genre.slug,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -21,28 +21,38 @@ from django.utils.translation import gettext as _
 from gallery.models import Genre
 from scraper.models import ScrapedImage
 
-from .models import Dataset, checkpoint_storage
+from .models import Dataset, DatasetClass, checkpoint_storage
 
 
 def approved_images(genre: Genre):
     return ScrapedImage.objects.filter(genre=genre, status=ScrapedImage.Status.APPROVED)
 
 
-def snapshot_dataset(genre: Genre, resolution: int) -> Dataset:
+def snapshot_dataset(genre: Genre, resolution: int, classes: Sequence[Genre] = ()) -> Dataset:
     """Record which approved images of ``genre`` a new dataset holds (packing
-    happens on the worker, see :func:`pack_dataset`)."""
-    images = list(approved_images(genre).values_list("pk", flat=True))
+    happens on the worker, see :func:`pack_dataset`). ``classes`` (two or more
+    genres, ``genre`` first) make a class-conditional dataset of all their
+    images, labelled by their genre's place in that list."""
+    if classes and (len(classes) < 2 or classes[0].pk != genre.pk):
+        raise ValueError("A class-conditional dataset needs two or more genres, the run's genre first.")
     minimum = settings.TRAINING_MIN_IMAGES
-    if len(images) < minimum:
-        raise ValidationError(
-            _(
-                "%(genre)s has only %(count)d approved images; a training run needs at least %(minimum)d. "
-                "Approve more images in the curation queue first."
+    images: list[int] = []
+    for each in classes or [genre]:
+        found = list(approved_images(each).values_list("pk", flat=True))
+        if len(found) < minimum:
+            raise ValidationError(
+                _(
+                    "%(genre)s has only %(count)d approved images; a training run needs at least "
+                    "%(minimum)d. Approve more images in the curation queue first."
+                )
+                % {"genre": each.display_name, "count": len(found), "minimum": minimum}
             )
-            % {"genre": genre.display_name, "count": len(images), "minimum": minimum}
-        )
+        images += found
     dataset = Dataset.objects.create(genre=genre, resolution=resolution, image_count=len(images))
     dataset.images.set(images)
+    DatasetClass.objects.bulk_create(
+        DatasetClass(dataset=dataset, index=index, genre=each) for index, each in enumerate(classes)
+    )
     return dataset
 
 
@@ -58,7 +68,13 @@ def pack_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None =
         folder = Path(tmp)
         paths: list[Path] = []
         skipped: list[list[str]] = []
+        # A class-conditional dataset labels each image by its genre's class.
+        label_of = {c.genre_id: c.index for c in dataset.classes.all()}
+        labels: list[int] = []
         for image in dataset.images.order_by("pk"):
+            if label_of and image.genre_id not in label_of:
+                skipped.append([image.image.name, "moved to a genre outside this run since it started"])
+                continue
             local = folder / f"{image.pk:09d}{Path(image.image.name).suffix}"
             try:
                 with image.image.open("rb") as src, open(local, "wb") as dst:
@@ -67,17 +83,27 @@ def pack_dataset(dataset: Dataset, progress: Callable[[int, int], None] | None =
                 skipped.append([image.image.name, f"cannot read the stored file: {exc}"])
                 continue
             paths.append(local)
+            if label_of:
+                labels.append(label_of[image.genre_id])
         if not paths:
             raise ValueError(
                 f"Dataset {dataset.pk}: none of its {dataset.image_count} image files could be read from "
                 "storage. Check the media storage, then start a new run."
             )
         out = folder / "dataset.pack"
-        report = pack_images(paths, out, resolution=dataset.resolution, progress=progress)
+        report = pack_images(
+            paths,
+            out,
+            resolution=dataset.resolution,
+            progress=progress,
+            labels=labels or None,
+            num_classes=len(label_of) or None,
+        )
         names = {str(p): p.name for p in paths}
         skipped += [[names.get(path, path), reason] for path, reason in report.skipped]
         # Named by content: the same images packed again reuse the stored file.
-        stored = f"datasets/{dataset.genre.slug}-{dataset.resolution}px-{report.sha256}.pack"
+        slugs = "+".join(g.slug for g in dataset.class_genres()) or dataset.genre.slug
+        stored = f"datasets/{slugs}-{dataset.resolution}px-{report.sha256}.pack"
         storage = checkpoint_storage()
         if not storage.exists(stored):
             with open(out, "rb") as fh:

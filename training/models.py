@@ -45,7 +45,34 @@ class Dataset(models.Model):
         verbose_name_plural = _("datasets")
 
     def __str__(self) -> str:
-        return f"{self.genre.slug} {self.resolution}px × {self.image_count}"
+        slugs = "+".join(g.slug for g in self.class_genres()) or self.genre.slug
+        return f"{slugs} {self.resolution}px × {self.image_count}"
+
+    def class_genres(self) -> list:
+        """The rooms of a class-conditional dataset in label order (label i is
+        ``class_genres()[i]``); empty for a one-genre dataset."""
+        return [c.genre for c in sorted(self.classes.all(), key=lambda c: c.index)]
+
+
+class DatasetClass(models.Model):
+    """One class of a class-conditional dataset: the label the engine trains
+    on and the room (genre) it paints. ``Dataset.genre`` is class 0's."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="classes")
+    index = models.PositiveSmallIntegerField(_("class index"))
+    genre = models.ForeignKey("gallery.Genre", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["dataset", "index"]
+        verbose_name = _("dataset class")
+        verbose_name_plural = _("dataset classes")
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "index"], name="training_dataset_class_unique_index"),
+            models.UniqueConstraint(fields=["dataset", "genre"], name="training_dataset_class_unique_genre"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}: {self.index} = {self.genre.slug}"
 
 
 class TrainingRun(models.Model):
@@ -113,7 +140,34 @@ class TrainingRun(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.is_conditional:
+            return f"Run {self.pk} ({'+'.join(g.slug for g in self.rooms)})"
         return f"Run {self.pk} ({self.genre.slug})"
+
+    @property
+    def rooms(self) -> list:
+        """The genres this run's model paints: its classes in label order for a
+        class-conditional run, else its one genre."""
+        cached = getattr(self, "_rooms", None)
+        if cached is None:
+            classes = self.dataset.class_genres() if self.dataset_id and self.is_conditional else []
+            cached = self._rooms = classes or [self.genre]
+        return cached
+
+    @property
+    def is_conditional(self) -> bool:
+        return int((self.config.get("network") or {}).get("num_classes") or 0) > 0
+
+    def class_index(self, genre) -> int | None:
+        """The class that paints ``genre``'s room (None: an unconditional model).
+        Raises ValueError for a genre the model does not paint."""
+        genre_id = getattr(genre, "pk", genre)
+        ids = [g.pk for g in self.rooms]
+        if genre_id not in ids:
+            raise ValueError(
+                f"Run {self.pk} paints {', '.join(g.slug for g in self.rooms)}, not genre {genre_id}."
+            )
+        return ids.index(genre_id) if self.is_conditional else None
 
     @property
     def target_kimg(self) -> float:
@@ -221,6 +275,15 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.run_id} @ {self.kimg:g} kimg"
+
+    def class_report(self, genre) -> dict:
+        """The quality report of the class that paints ``genre``: the report for
+        an unconditional model; for a class-conditional one its class's report,
+        or {} (not measured) when the held-out images were too few per class."""
+        index = self.run.class_index(genre)
+        if index is None:
+            return self.quality or {}
+        return ((self.quality or {}).get("per_class") or {}).get(str(index)) or {}
 
 
 class GenerationSchedule(models.Model):

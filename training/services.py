@@ -10,6 +10,7 @@ inside functions: the web process and the worker's parent never need it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -121,36 +123,68 @@ def _queue_training(run: TrainingRun) -> None:
 
 
 def start_run(
-    genre: Genre, preset: str = DEFAULT_PRESET, overrides: dict[str, Any] | None = None, user=None
+    genre: Genre,
+    preset: str = DEFAULT_PRESET,
+    overrides: dict[str, Any] | None = None,
+    user=None,
+    also: Sequence[Genre] = (),
 ) -> TrainingRun:
     """Create a queued run on a fresh snapshot of ``genre``'s approved images;
-    the worker packs and trains it once this transaction commits."""
+    the worker packs and trains it once this transaction commits. ``also``
+    (other genres) makes it one class-conditional model of all of them, each
+    genre a class that paints its own room (``genre`` is class 0)."""
+    classes = [genre, *[g for g in also if g.pk != genre.pk]] if also else []
+    if len(classes) == 1:
+        classes = []
+    overrides = dict(overrides or {})
+    if classes:
+        overrides["num_classes"] = len(classes)
     config = build_config(preset, overrides)
+    if not classes and config["network"].get("num_classes"):
+        raise ValidationError(
+            _("A class-conditional run needs two or more genres: choose the other rooms it should paint.")
+        )
+    rooms = classes or [genre]
     with transaction.atomic():
-        # The check and the insert under one lock on the genre's row: two
-        # staff starting a run at the same instant get one run and one message
-        # (the database constraint backs it where the lock is not enough).
-        Genre.objects.select_for_update().filter(pk=genre.pk).first()
-        _refuse_if_active(genre)
-        dataset = snapshot_dataset(genre, config["network"]["resolution"])
+        # The check and the insert under one lock on each genre's row (in one
+        # order, so two starts cannot deadlock): two staff starting a run at the
+        # same instant get one run and one message (the database constraint
+        # backs it for the run's first genre where the lock is not enough).
+        list(Genre.objects.select_for_update().filter(pk__in=[g.pk for g in rooms]).order_by("pk"))
+        _refuse_if_active(rooms)
+        dataset = snapshot_dataset(genre, config["network"]["resolution"], classes)
         try:
             with transaction.atomic():
                 run = TrainingRun.objects.create(
                     genre=genre, dataset=dataset, config=config, status=Status.QUEUED, started_by=user
                 )
         except IntegrityError:
-            _refuse_if_active(genre)
+            _refuse_if_active(rooms)
             raise
         _queue_training(run)
     return run
 
 
-def _refuse_if_active(genre: Genre) -> None:
-    active = TrainingRun.objects.filter(genre=genre, status__in=TrainingRun.ACTIVE_STATUSES).first()
+def active_runs_painting(genres: Sequence[Genre]):
+    """Active runs whose model paints any of ``genres`` (as its genre or as one of its classes)."""
+    ids = [g.pk for g in genres]
+    return (
+        TrainingRun.objects.filter(status__in=TrainingRun.ACTIVE_STATUSES)
+        .filter(Q(genre_id__in=ids) | Q(dataset__classes__genre_id__in=ids))
+        .distinct()
+    )
+
+
+def _refuse_if_active(genres: Sequence[Genre], exclude: int | None = None) -> None:
+    runs = active_runs_painting(genres)
+    if exclude is not None:
+        runs = runs.exclude(pk=exclude)
+    active = runs.order_by("pk").first()
     if active is not None:
+        busy = [g for g in genres if g.pk in {r.pk for r in active.rooms}]
         raise ValidationError(
             _("Run %(run)s for %(genre)s is still active: cancel it or wait for it to finish.")
-            % {"run": active.pk, "genre": genre.display_name}
+            % {"run": active.pk, "genre": ", ".join(g.display_name for g in busy or genres)}
         )
 
 
@@ -181,7 +215,7 @@ def resume_run(run: TrainingRun) -> TrainingRun:
                 _("Run %(run)s is %(status)s: only cancelled or failed runs can be resumed.")
                 % {"run": run.pk, "status": run.get_status_display()}
             )
-        _refuse_if_active(run.genre)
+        _refuse_if_active(run.rooms, exclude=run.pk)
         run.status = Status.QUEUED
         run.error = ""
         run.finished = None
@@ -191,7 +225,7 @@ def resume_run(run: TrainingRun) -> TrainingRun:
             with transaction.atomic():
                 run.save(update_fields=["status", "error", "finished", "lease_token", "sent_at"])
         except IntegrityError:
-            _refuse_if_active(run.genre)
+            _refuse_if_active(run.rooms, exclude=run.pk)
             raise
         _queue_training(run)
     return run
