@@ -257,8 +257,8 @@ class PaintingRequestAdmin(admin.ModelAdmin):
     checkpoint buttons make requests)."""
 
     list_display = ("__str__", "status", "requested_by", "created", "finished")
-    list_filter = ("status", "kind")
-    list_select_related = ("checkpoint", "requested_by")
+    list_filter = ("status", "kind", "genre")
+    list_select_related = ("checkpoint", "requested_by", "genre")
     readonly_fields = [f.name for f in PaintingRequest._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -317,13 +317,41 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
         else:
             messages.success(request, success)
 
+    def _room_reviews(self, checkpoint: Checkpoint) -> list[dict]:
+        """For each room the checkpoint would paint: the room's checkpoint now,
+        the warnings, and both reports side by side (a class-conditional model
+        is judged by each class's report, against each room's checkpoint)."""
+        reviews = []
+        several = len(checkpoint.run.rooms) > 1
+        for genre in checkpoint.run.rooms:
+            published = services.published_checkpoint(genre)
+            if published is not None and published.pk == checkpoint.pk:
+                published = None
+            mine = checkpoint.class_report(genre)
+            theirs = published.class_report(genre) if published is not None else None
+            warnings = publish_warnings(checkpoint, published, report=mine, other=theirs)
+            if several:
+                warnings = [f"{genre.display_name}: {w}" for w in warnings]
+            reviews.append(
+                {
+                    "genre": genre,
+                    "published": published,
+                    "warnings": warnings,
+                    "candidate_report": report_view(mine),
+                    "published_report": report_view(theirs) if published else None,
+                    "rows": side_by_side(mine, theirs),
+                }
+            )
+        return reviews
+
     def publish_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
         checkpoint = self._checkpoint(request, checkpoint_id)
         form = GenerateForm(request.POST)
         first_batch = form.cleaned_data["count"] if form.is_valid() and request.POST.get("first_batch") else 0
         psi = form.cleaned_data["psi"] if form.is_valid() else 0.7
-        published = services.published_checkpoint(checkpoint.run.genre)
-        warnings = publish_warnings(checkpoint, published)
+        reviews = self._room_reviews(checkpoint)
+        warnings = [w for review in reviews for w in review["warnings"]]
+        rooms = ", ".join(g.display_name for g in checkpoint.run.rooms)
         if warnings and request.POST.get("confirm") != "1":
             # A failing report, or one worse than the room's: show both and ask.
             context = {
@@ -331,60 +359,80 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
                 "title": gettext("Publish %(checkpoint)s?") % {"checkpoint": checkpoint},
                 "opts": Checkpoint._meta,
                 "checkpoint": checkpoint,
-                "published": published if published and published.pk != checkpoint.pk else None,
+                "rooms": rooms,
+                "reviews": reviews,
                 "warnings": warnings,
-                "candidate_report": report_view(checkpoint.quality),
-                "published_report": report_view(published.quality) if published else None,
-                "rows": side_by_side(checkpoint.quality or {}, published.quality if published else None),
                 "first_batch": first_batch,
                 "count": form.cleaned_data["count"] if form.is_valid() else 16,
                 "psi": psi,
             }
             return TemplateResponse(request, "admin/training/checkpoint/publish_confirm.html", context)
         services.publish_checkpoint(checkpoint, user=request.user, confirmed_warnings=warnings)
-        first = (
-            services.queue_generation(checkpoint, first_batch, psi, user=request.user)
-            if first_batch
-            else None
-        )
+        queued = [
+            services.queue_generation(checkpoint, first_batch, psi, user=request.user, genre=genre)
+            for genre in (checkpoint.run.rooms if first_batch else [])
+        ]
         messages.success(
             request,
-            gettext("%(checkpoint)s now paints the %(genre)s room.")
-            % {"checkpoint": checkpoint, "genre": checkpoint.run.genre.display_name},
+            ngettext(
+                "%(checkpoint)s now paints the %(genre)s room.",
+                "%(checkpoint)s now paints the %(genre)s rooms.",
+                len(checkpoint.run.rooms),
+            )
+            % {"checkpoint": checkpoint, "genre": rooms},
         )
-        if first is not None and broker_was_down(first):
-            messages.warning(request, saved_not_sent(first))
+        if queued and broker_was_down(queued[0]):
+            messages.warning(request, saved_not_sent(queued[0]))
         return self._back(checkpoint)
 
     def generate_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
         checkpoint = self._checkpoint(request, checkpoint_id)
-        form = GenerateForm(request.POST)
+        form = GenerateForm(request.POST, checkpoint=checkpoint)
         if not form.is_valid():
             self._form_errors(request, form)
             return self._back(checkpoint)
-        queued = services.queue_generation(
-            checkpoint, form.cleaned_data["count"], form.cleaned_data["psi"], user=request.user
-        )
+        queued = [
+            services.queue_generation(
+                checkpoint,
+                form.cleaned_data["count"],
+                form.cleaned_data["psi"],
+                user=request.user,
+                genre=genre,
+            )
+            for genre in form.rooms(checkpoint)
+        ]
         self._tell_queued(
             request,
-            queued,
+            queued[0],
             gettext("%(count)d paintings from %(checkpoint)s are queued for a GPU worker.")
-            % {"count": form.cleaned_data["count"], "checkpoint": checkpoint},
+            % {"count": form.cleaned_data["count"] * len(queued), "checkpoint": checkpoint},
         )
         return self._back(checkpoint)
 
     def mix_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
         checkpoint = self._checkpoint(request, checkpoint_id)
-        form = MixingForm(request.POST)
+        form = MixingForm(request.POST, checkpoint=checkpoint)
         if not form.is_valid():
             self._form_errors(request, form)
             return self._back(checkpoint)
-        queued = services.queue_mixing_exhibit(
-            checkpoint, form.cleaned_data["rows"], form.cleaned_data["columns"], user=request.user
-        )
+        queued = [
+            services.queue_mixing_exhibit(
+                checkpoint,
+                form.cleaned_data["rows"],
+                form.cleaned_data["columns"],
+                user=request.user,
+                genre=genre,
+            )
+            for genre in form.rooms(checkpoint)
+        ]
         self._tell_queued(
             request,
-            queued,
-            gettext("A style-mixing exhibit from %(checkpoint)s is queued.") % {"checkpoint": checkpoint},
+            queued[0],
+            ngettext(
+                "A style-mixing exhibit from %(checkpoint)s is queued.",
+                "%(count)d style-mixing exhibits from %(checkpoint)s are queued, one per room.",
+                len(queued),
+            )
+            % {"checkpoint": checkpoint, "count": len(queued)},
         )
         return self._back(checkpoint)

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .models import Genre
 
-class GenerateForm(forms.Form):
+
+class RoomForm(forms.Form):
+    """A choice of room for a class-conditional checkpoint (one class per
+    room); blank means every room it paints. Absent for a one-room model."""
+
+    def __init__(self, *args: Any, checkpoint=None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rooms = checkpoint.run.rooms if checkpoint is not None else []
+        if len(rooms) > 1:
+            self.fields["genre"] = forms.ModelChoiceField(
+                queryset=Genre.objects.filter(pk__in=[g.pk for g in rooms]),
+                required=False,
+                empty_label=_("every room it paints"),
+                label=_("Room"),
+            )
+
+    def rooms(self, checkpoint) -> list[Genre]:
+        """The rooms to paint: the chosen one, or all of the checkpoint's."""
+        chosen = self.cleaned_data.get("genre")
+        return [chosen] if chosen is not None else list(checkpoint.run.rooms)
+
+
+class GenerateForm(RoomForm):
     count = forms.IntegerField(min_value=1, max_value=1000, initial=16, label=_("Paintings"))
     psi = forms.FloatField(min_value=0.0, max_value=2.0, initial=0.7, label=_("Truncation ψ"))
 
 
-class MixingForm(forms.Form):
+class MixingForm(RoomForm):
     rows = forms.IntegerField(min_value=1, max_value=8, initial=3, label=_("Rows (sources A)"))
     columns = forms.IntegerField(min_value=1, max_value=8, initial=4, label=_("Columns (sources B)"))

@@ -65,7 +65,7 @@ def saved_not_sent(run: TrainingRun) -> str:
 class TrainingRunAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
-        "genre",
+        "rooms_display",
         "status",
         "progress",
         "images_per_second_display",
@@ -75,6 +75,14 @@ class TrainingRunAdmin(admin.ModelAdmin):
     list_filter = ("status", "genre")
     list_select_related = ("genre",)
     ordering = ("-created",)
+
+    def get_queryset(self, request: HttpRequest):
+        # A class-conditional run names all its rooms, from its dataset's classes.
+        return super().get_queryset(request).prefetch_related("dataset__classes__genre")
+
+    @admin.display(description=gettext_lazy("rooms"), ordering="genre")
+    def rooms_display(self, run: TrainingRun) -> str:
+        return ", ".join(str(genre) for genre in run.rooms)
 
     @admin.display(description=gettext_lazy("progress"))
     def progress(self, run: TrainingRun) -> str:
@@ -147,6 +155,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
                             preset=form.cleaned_data["preset"],
                             overrides={k: form.cleaned_data[k] for k in form.OPTION_FIELDS},
                             user=request.user,
+                            also=form.rooms[1:],
                         )
                     except ValidationError as exc:
                         form.add_error(None, exc)
@@ -180,8 +189,13 @@ class TrainingRunAdmin(admin.ModelAdmin):
             raise PermissionDenied
         samples = list(run.samples.order_by("kimg"))
         checkpoints = list(run.checkpoints.order_by("kimg"))
+        rooms = run.rooms if run.is_conditional else []
         for checkpoint in checkpoints:
             checkpoint.report = report_view(checkpoint.quality)
+            # A class-conditional model: each room is judged by its own class's report.
+            checkpoint.room_reports = [
+                (genre, report_view(checkpoint.class_report(genre))) for genre in rooms
+            ]
         context = {
             **self.admin_site.each_context(request),
             "title": str(run),
@@ -379,8 +393,27 @@ class DatasetAdmin(PrivateFileDownload, admin.ModelAdmin):
     list_display = ("__str__", "genre", "resolution", "image_count", "hash_display", "created")
     list_filter = ("genre",)
     file_field = "packed_file"
-    readonly_fields = ("genre", "resolution", "image_count", "download", "sha256", "skipped", "created")
+    readonly_fields = (
+        "genre",
+        "class_list",
+        "resolution",
+        "image_count",
+        "download",
+        "sha256",
+        "skipped",
+        "created",
+    )
     fields = readonly_fields
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("genre").prefetch_related("classes__genre")
+
+    @admin.display(description=gettext_lazy("classes (label: room)"))
+    def class_list(self, dataset: Dataset) -> str:
+        genres = dataset.class_genres()
+        if not genres:
+            return _("none: one genre, unconditional")
+        return ", ".join(f"{index}: {genre.display_name}" for index, genre in enumerate(genres))
 
     @admin.display(description=gettext_lazy("SHA-256"), ordering="sha256")
     def hash_display(self, dataset: Dataset) -> str:

@@ -129,10 +129,17 @@ def worse_figures(candidate: dict, published: dict) -> list[str]:
     return found
 
 
-def publish_warnings(checkpoint: Checkpoint, published: Checkpoint | None) -> list[str]:
+def publish_warnings(
+    checkpoint: Checkpoint,
+    published: Checkpoint | None,
+    report: dict | None = None,
+    other: dict | None = None,
+) -> list[str]:
     """Why publishing ``checkpoint`` deserves a second look: no report, a
-    failing report, or a report worse than the currently published one's."""
-    report = checkpoint.quality or {}
+    failing report, or a report worse than the currently published one's.
+    ``report``/``other``: the reports to judge (default: both checkpoints'
+    own; one class's reports for a room of a class-conditional model)."""
+    report = (checkpoint.quality or {}) if report is None else report
     warnings: list[str] = []
     if not report:
         warnings.append(_("No quality report was measured on this checkpoint."))
@@ -140,7 +147,7 @@ def publish_warnings(checkpoint: Checkpoint, published: Checkpoint | None) -> li
         reasons = "; ".join(str(r) for r in report.get("reasons") or []) or _("no reason recorded")
         warnings.append(_("Its quality report fails: %(reasons)s.") % {"reasons": reasons})
     if published is not None and published.pk != checkpoint.pk and report:
-        other = published.quality or {}
+        other = (published.quality or {}) if other is None else other
         if other.get("passed") and not report.get("passed"):
             warnings.append(_("The published checkpoint's report passes; this one's fails."))
         warnings += worse_figures(report, other)

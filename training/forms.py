@@ -29,12 +29,36 @@ PRESET_LABELS = {
 }
 
 
+def genre_label(obj: Genre) -> str:
+    return _("%(genre)s: %(count)d approved images") % {
+        "genre": obj.display_name,
+        "count": obj.approved_count,
+    }
+
+
 class GenreChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Genre) -> str:
-        return _("%(genre)s: %(count)d approved images") % {
-            "genre": obj.display_name,
-            "count": obj.approved_count,
-        }
+        return genre_label(obj)
+
+
+class GenresChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Genre) -> str:
+        return genre_label(obj)
+
+
+def too_few_images(genre: Genre) -> ValidationError:
+    return ValidationError(
+        _(
+            "%(genre)s has only %(count)d approved images; a training run needs at least %(minimum)d. "
+            "Approve more images in the curation queue first."
+        ),
+        params={
+            "genre": genre.display_name,
+            "count": genre.approved_count,
+            "minimum": settings.TRAINING_MIN_IMAGES,
+        },
+        code="too_few_images",
+    )
 
 
 def genres_with_counts():
@@ -78,6 +102,17 @@ class StartRunForm(forms.Form):
     declarations; the preset fills in the initial values."""
 
     genre = GenreChoiceField(queryset=Genre.objects.none(), label=_("Genre (room)"))
+    # One class-conditional model for several rooms: each genre is a class.
+    also = GenresChoiceField(
+        queryset=Genre.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Also paint these rooms (one class-conditional model)"),
+        help_text=_(
+            "Leave empty for a model of one room. Ticked genres are trained together with the genre above, "
+            "each as a class of one model, and each room is painted from its own class."
+        ),
+    )
     preset = forms.ChoiceField(
         choices=[(k, PRESET_LABELS.get(k, k)) for k in PRESETS], widget=forms.HiddenInput
     )
@@ -106,30 +141,38 @@ class StartRunForm(forms.Form):
         for spec in specs:
             self.fields[spec.name] = option_field(spec)
         self.OPTION_FIELDS = tuple(spec.name for spec in specs)
-        self.basic_fields = [self["genre"]] + [self[s.name] for s in specs if s.basic]
+        self.basic_fields = [self["genre"], self["also"]] + [self[s.name] for s in specs if s.basic]
         self.advanced_fields = [self[s.name] for s in specs if not s.basic]
         self.fields["genre"].queryset = genres_with_counts()
+        self.fields["also"].queryset = genres_with_counts()
         self.config: dict[str, Any] | None = None
 
     def clean_genre(self) -> Genre:
         genre = self.cleaned_data["genre"]
-        minimum = settings.TRAINING_MIN_IMAGES
-        if genre.approved_count < minimum:
-            raise ValidationError(
-                _(
-                    "%(genre)s has only %(count)d approved images; a training run needs at least %(minimum)d. "
-                    "Approve more images in the curation queue first."
-                ),
-                params={"genre": genre.display_name, "count": genre.approved_count, "minimum": minimum},
-                code="too_few_images",
-            )
+        if genre.approved_count < settings.TRAINING_MIN_IMAGES:
+            raise too_few_images(genre)
         return genre
+
+    def clean_also(self) -> list[Genre]:
+        chosen = sorted(self.cleaned_data["also"], key=lambda g: (g.position, g.pk))
+        short = [g for g in chosen if g.approved_count < settings.TRAINING_MIN_IMAGES]
+        if short:
+            raise ValidationError([too_few_images(g) for g in short])
+        return chosen
+
+    @property
+    def rooms(self) -> list[Genre]:
+        """The genres the run's model would paint, its genre first."""
+        genre = self.cleaned_data["genre"]
+        return [genre, *[g for g in self.cleaned_data.get("also") or [] if g.pk != genre.pk]]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if self.errors:
             return cleaned
         overrides = {k: cleaned[k] for k in self.OPTION_FIELDS}
+        if len(self.rooms) > 1:
+            overrides["num_classes"] = len(self.rooms)
         if cleaned["checkpoint_kimg"] > cleaned["total_kimg"]:
             self.add_error("checkpoint_kimg", _("Checkpoint at least once: use at most the target length."))
             return cleaned
