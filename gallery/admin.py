@@ -385,54 +385,49 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
             messages.warning(request, saved_not_sent(queued[0]))
         return self._back(checkpoint)
 
-    def generate_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
+    def _ask_for_rooms(
+        self, request: HttpRequest, checkpoint_id: int, form_class, queue, said
+    ) -> HttpResponse:
+        """Queue one request per room the form names (every room of a
+        class-conditional model when it names none) and say so."""
         checkpoint = self._checkpoint(request, checkpoint_id)
-        form = GenerateForm(request.POST, checkpoint=checkpoint)
+        form = form_class(request.POST, checkpoint=checkpoint)
         if not form.is_valid():
             self._form_errors(request, form)
             return self._back(checkpoint)
-        queued = [
-            services.queue_generation(
-                checkpoint,
-                form.cleaned_data["count"],
-                form.cleaned_data["psi"],
-                user=request.user,
-                genre=genre,
-            )
-            for genre in form.rooms(checkpoint)
-        ]
-        self._tell_queued(
-            request,
-            queued[0],
-            gettext("%(count)d paintings from %(checkpoint)s are queued for a GPU worker.")
-            % {"count": form.cleaned_data["count"] * len(queued), "checkpoint": checkpoint},
-        )
+        data = form.cleaned_data
+        queued = [queue(checkpoint, data, request.user, genre) for genre in form.rooms(checkpoint)]
+        self._tell_queued(request, queued[0], said(checkpoint, data, len(queued)))
         return self._back(checkpoint)
 
-    def mix_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
-        checkpoint = self._checkpoint(request, checkpoint_id)
-        form = MixingForm(request.POST, checkpoint=checkpoint)
-        if not form.is_valid():
-            self._form_errors(request, form)
-            return self._back(checkpoint)
-        queued = [
-            services.queue_mixing_exhibit(
-                checkpoint,
-                form.cleaned_data["rows"],
-                form.cleaned_data["columns"],
-                user=request.user,
-                genre=genre,
-            )
-            for genre in form.rooms(checkpoint)
-        ]
-        self._tell_queued(
+    def generate_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
+        return self._ask_for_rooms(
             request,
-            queued[0],
-            ngettext(
-                "A style-mixing exhibit from %(checkpoint)s is queued.",
-                "%(count)d style-mixing exhibits from %(checkpoint)s are queued, one per room.",
-                len(queued),
-            )
-            % {"checkpoint": checkpoint, "count": len(queued)},
+            checkpoint_id,
+            GenerateForm,
+            lambda checkpoint, data, user, genre: services.queue_generation(
+                checkpoint, data["count"], data["psi"], user=user, genre=genre
+            ),
+            lambda checkpoint, data, rooms: (
+                gettext("%(count)d paintings from %(checkpoint)s are queued for a GPU worker.")
+                % {"count": data["count"] * rooms, "checkpoint": checkpoint}
+            ),
         )
-        return self._back(checkpoint)
+
+    def mix_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
+        return self._ask_for_rooms(
+            request,
+            checkpoint_id,
+            MixingForm,
+            lambda checkpoint, data, user, genre: services.queue_mixing_exhibit(
+                checkpoint, data["rows"], data["columns"], user=user, genre=genre
+            ),
+            lambda checkpoint, data, rooms: (
+                ngettext(
+                    "A style-mixing exhibit from %(checkpoint)s is queued.",
+                    "%(count)d style-mixing exhibits from %(checkpoint)s are queued, one per room.",
+                    rooms,
+                )
+                % {"checkpoint": checkpoint, "count": rooms}
+            ),
+        )
