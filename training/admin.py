@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -377,9 +378,22 @@ class CheckpointAdmin(PrivateFileDownload, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("quality report"))
     def quality_report(self, checkpoint: Checkpoint) -> str:
-        return render_to_string(
-            "admin/training/checkpoint/report.html", {"report": report_view(checkpoint.quality)}
+        conditional = checkpoint.run.is_conditional
+        pooled = render_to_string(
+            "admin/training/checkpoint/report.html",
+            {"report": report_view(checkpoint.quality), "pooled": conditional},
         )
+        if not conditional:
+            return pooled
+        # A class-conditional model: every room is judged by its own class's report.
+        rooms = [
+            render_to_string(
+                "admin/training/checkpoint/report.html",
+                {"report": report_view(checkpoint.class_report(genre)), "room": genre},
+            )
+            for genre in checkpoint.run.rooms
+        ]
+        return mark_safe(pooled + "".join(rooms))  # noqa: S308 - rendered templates, escaped there
 
     @admin.display(description=gettext_lazy("warnings confirmed when publishing"))
     def confirmed_warnings(self, checkpoint: Checkpoint) -> str:

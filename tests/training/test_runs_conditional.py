@@ -91,6 +91,10 @@ def test_a_conditional_run_from_the_admin_paints_two_rooms_each_from_its_class(
     for name in ("Portraits", "Landscapes"):
         verdict = "passes" if per_class["0" if name == "Portraits" else "1"]["passed"] else "fails"
         assert f"{name}: {verdict}" in page
+    # So does the checkpoint's own page: the pooled report, then one per room.
+    detail = client.get(reverse("admin:training_checkpoint_change", args=[last.pk])).content.decode()
+    assert detail.index("All its rooms together") < detail.index("Portraits (its class)")
+    assert detail.index("Portraits (its class)") < detail.index("Landscapes (its class)")
 
     # Publishing asks first (two seconds of training fail both reports) and
     # shows each room's report; then it paints both rooms.
