@@ -6,7 +6,7 @@
 # Env: PY (python), WORK (scratch folder), PER_GENRE (paintings, seeds 0..N-1), RES (64 or 128),
 #      KIMG (at most), MINUTES (training time limit of each model; the four train at once),
 #      DEVICE, EXTRA (more `train` flags, e.g. the tiny sizes of bench/gpu_run.sh's dry run),
-#      ONLY=data (paint and pack only, so a caller can overlap it with GPU work).
+#      ONLY=data (paint and pack only, so a caller can overlap it with GPU work), GENRES (which of the four).
 # The shipped flower/landscape/cityscape-64.pt: RES=64 MINUTES=72 DEVICE=cpu with the small network in
 # docs/demo.md; portrait-64.pt: RES=64 KIMG=40 on a GPU, ADA off, the legacy layers.
 set -euo pipefail
@@ -19,7 +19,7 @@ KIMG=${KIMG:-2000}
 MINUTES=${MINUTES:-5}
 DEVICE=${DEVICE:-auto}
 EXTRA=${EXTRA:-}
-GENRES="portrait flower-still-life landscape cityscape"
+GENRES=${GENRES:-"portrait flower-still-life landscape cityscape"}
 mkdir -p "$WORK/packs" "$WORK/runs" "$OUT"
 
 # 1. The training set: the painter's seeds 0..PER_GENRE-1 of each genre at RES px.
