@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 NET = dict(resolution=32, z_dim=128, w_dim=128, mapping_layers=2, channel_base=2048, channel_max=128)
 
 
-def worker(src: Path, pack: Path, run_dir: Path, seconds: float, batch: int) -> None:
+def worker(src: Path, pack: Path, run_dir: Path, seconds: float, batch: int, seed: int = 0) -> None:
     sys.path.insert(0, str(src))
     import torch
 
@@ -53,7 +53,7 @@ def worker(src: Path, pack: Path, run_dir: Path, seconds: float, batch: int) -> 
         checkpoint_kimg=10_000,
         mirror=True,
         device="cpu",
-        seed=0,
+        seed=seed,
     )
     result = train(config, pack, run_dir, callbacks=Timed(), progress=False)
     print(json.dumps({"kimg": result.kimg, "steps": result.steps, "checkpoint": str(result.last_checkpoint)}))
@@ -73,12 +73,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--paintings", type=int, default=600, help="training paintings (seeds 0..N-1)")
     p.add_argument("--held-out", type=int, default=200)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument(
+        "--seed", type=int, default=0, help="training seed of both runs (weights, data order, latents)"
+    )
+    p.add_argument(
+        "--fake-sets",
+        type=int,
+        default=3,
+        help="the SWD is measured on this many disjoint sets of generated images: their spread is its noise",
+    )
     p.add_argument("--json", type=Path)
     p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         src, pack, run_dir = args.worker
-        worker(Path(src), Path(pack), Path(run_dir), args.seconds, args.batch)
+        worker(Path(src), Path(pack), Path(run_dir), args.seconds, args.batch, args.seed)
         return
 
     from bench.cpu_before_after import export_tree
@@ -105,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         procs = {}
         for name, src in (("before", old_src), ("after", ROOT)):
             cmd = [sys.executable, __file__, "--seconds", str(args.seconds), "--batch", str(args.batch)]
+            cmd += ["--seed", str(args.seed)]
             cmd += ["--worker", str(src), str(pack), str(tmp / f"run-{name}")]
             procs[name] = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=src)
         results: dict = {
@@ -115,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
             "held_out": args.held_out,
             "network": NET,
             "batch": args.batch,
+            "seed": args.seed,
             "load_start": load,
         }
         training = PackedDataset(pack).batch(np.arange(args.paintings))[0]
@@ -125,18 +136,28 @@ def main(argv: list[str] | None = None) -> None:
             run = json.loads(out.strip().splitlines()[-1])
             G = load_generator(run["checkpoint"])
             report = measure_quality(G, held, training_reals=training, kimg=run["kimg"])
+            # The same measurement on other generated images (seeds past the first set's):
+            # how far the SWD moves by chance alone.
+            swds = [report.swd] + [
+                measure_quality(
+                    G, held, training_reals=training, seed_start=k * 100_000, kimg=run["kimg"]
+                ).swd
+                for k in range(1, args.fake_sets)
+            ]
             with_noise = laplacian_detail(generate_images(G, list(range(64)), noise_mode="const"))
             without = laplacian_detail(generate_images(G, list(range(64)), noise_mode="none"))
             results[name] = {
                 **run,
                 "resampling": checkpoint_metadata(run["checkpoint"])["config"]["network"]["resampling"],
                 "report": report.to_dict(),
+                "swd_fake_sets": swds,
                 "detail_with_noise": with_noise,
                 "detail_without_noise": without,
                 "noise_share_of_detail": 1 - without / with_noise if with_noise else None,
             }
             print(
                 f"{name:>6}: {run['kimg']:.2f} kimg in {args.seconds:.0f} s; SWD {report.swd:.2f} "
+                f"(on {len(swds)} sets of fakes {min(swds):.2f}-{max(swds):.2f}) "
                 f"(floor {report.swd_floor:.2f}), precision {report.precision:.2f}, recall {report.recall:.2f}, "
                 f"diversity {report.diversity:.2f}, near-dup {report.near_duplicate_rate:.2f}, copies "
                 f"{report.copy_rate:.2f}; detail {with_noise:.1f} with noise, {without:.1f} without; "
