@@ -86,12 +86,6 @@ def next_seed(genre_id: int) -> int:
     return 0 if highest is None else highest + 1
 
 
-def next_seeds(checkpoint: Checkpoint, count: int, genre_id: int | None = None) -> list[int]:
-    """``count`` seeds never used in the room (default: the checkpoint's genre's)."""
-    start = next_seed(genre_id or checkpoint.run.genre_id)
-    return list(range(start, start + count))
-
-
 @dataclass(frozen=True)
 class Room:
     """Where a batch hangs and which class of the model paints it."""

@@ -28,6 +28,18 @@ def approved_images(genre: Genre):
     return ScrapedImage.objects.filter(genre=genre, status=ScrapedImage.Status.APPROVED)
 
 
+def too_few_images(genre: Genre, count: int) -> ValidationError:
+    """The refusal of a run on a genre with fewer approved images than a run needs."""
+    return ValidationError(
+        _(
+            "%(genre)s has only %(count)d approved images; a training run needs at least %(minimum)d. "
+            "Approve more images in the curation queue first."
+        ),
+        params={"genre": genre.display_name, "count": count, "minimum": settings.TRAINING_MIN_IMAGES},
+        code="too_few_images",
+    )
+
+
 def snapshot_dataset(genre: Genre, resolution: int, classes: Sequence[Genre] = ()) -> Dataset:
     """Record which approved images of ``genre`` a new dataset holds (packing
     happens on the worker, see :func:`pack_dataset`). ``classes`` (two or more
@@ -35,18 +47,11 @@ def snapshot_dataset(genre: Genre, resolution: int, classes: Sequence[Genre] = (
     images, labelled by their genre's place in that list."""
     if classes and (len(classes) < 2 or classes[0].pk != genre.pk):
         raise ValueError("A class-conditional dataset needs two or more genres, the run's genre first.")
-    minimum = settings.TRAINING_MIN_IMAGES
     images: list[int] = []
     for each in classes or [genre]:
         found = list(approved_images(each).values_list("pk", flat=True))
-        if len(found) < minimum:
-            raise ValidationError(
-                _(
-                    "%(genre)s has only %(count)d approved images; a training run needs at least "
-                    "%(minimum)d. Approve more images in the curation queue first."
-                )
-                % {"genre": each.display_name, "count": len(found), "minimum": minimum}
-            )
+        if len(found) < settings.TRAINING_MIN_IMAGES:
+            raise too_few_images(each, len(found))
         images += found
     dataset = Dataset.objects.create(genre=genre, resolution=resolution, image_count=len(images))
     dataset.images.set(images)

@@ -16,6 +16,7 @@ from gallery.models import Genre
 from scraper.models import ScrapedImage
 from training.engine.option_fields import OptionSpec, option_specs
 
+from .datasets import too_few_images
 from .durations import format_duration
 from .estimates import Estimate, estimate
 from .models import WorkerNode
@@ -44,21 +45,6 @@ class GenreChoiceField(forms.ModelChoiceField):
 class GenresChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Genre) -> str:
         return genre_label(obj)
-
-
-def too_few_images(genre: Genre) -> ValidationError:
-    return ValidationError(
-        _(
-            "%(genre)s has only %(count)d approved images; a training run needs at least %(minimum)d. "
-            "Approve more images in the curation queue first."
-        ),
-        params={
-            "genre": genre.display_name,
-            "count": genre.approved_count,
-            "minimum": settings.TRAINING_MIN_IMAGES,
-        },
-        code="too_few_images",
-    )
 
 
 def genres_with_counts():
@@ -150,14 +136,14 @@ class StartRunForm(forms.Form):
     def clean_genre(self) -> Genre:
         genre = self.cleaned_data["genre"]
         if genre.approved_count < settings.TRAINING_MIN_IMAGES:
-            raise too_few_images(genre)
+            raise too_few_images(genre, genre.approved_count)
         return genre
 
     def clean_also(self) -> list[Genre]:
         chosen = sorted(self.cleaned_data["also"], key=lambda g: (g.position, g.pk))
         short = [g for g in chosen if g.approved_count < settings.TRAINING_MIN_IMAGES]
         if short:
-            raise ValidationError([too_few_images(g) for g in short])
+            raise ValidationError([too_few_images(g, g.approved_count) for g in short])
         return chosen
 
     @property
