@@ -25,7 +25,7 @@ for g in $GENRES; do
     "$PY" -m training pack "$WORK/held-out/$g" --out "$WORK/packs/$g-held-out-64.pack" --resolution 64 \
       --no-progress
   fi
-  expected=$(grep -E "^\| $g \|" docs/demo.md | sed -E 's/.*`([0-9a-f]{64})`.*/\1/')
+  expected=$(grep -E "^\| $g \| \`[0-9a-f]{64}\` \|" docs/demo.md | sed -E 's/.*`([0-9a-f]{64})`.*/\1/')
   actual=$(sha256sum "$WORK/packs/$g-64.pack" | cut -d' ' -f1)
   if [ "$expected" != "$actual" ]; then
     echo "warning: $g training pack sha256 $actual differs from docs/demo.md's $expected" >&2
