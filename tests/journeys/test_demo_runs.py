@@ -21,8 +21,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHIPPED = Path(__file__).resolve().parents[2] / "training" / "demo"
 
 
-def test_a_shipped_demo_run_page_shows_figures_that_agree(browser, live_server):
-    path = SHIPPED / "portrait-64.pt"
+def test_a_shipped_demo_run_page_shows_figures_that_agree(browser, live_server, tmp_path):
+    # A checkpoint shipped without its run's statistics (dropped in by hand): the page says so.
+    path = tmp_path / "portrait-64.pt"
+    shutil.copy(SHIPPED / "portrait-64.pt", path)
+    assert not services.stats_file_for(path).exists()
     meta = checkpoint_metadata(path)
     checkpoint = Command().register_shipped(Genre.objects.get(slug="portrait"), path)
     run = checkpoint.run
@@ -50,13 +53,20 @@ def test_a_shipped_demo_run_page_shows_figures_that_agree(browser, live_server):
 def test_a_shipped_checkpoint_with_its_statistics_is_charted(tmp_path):
     """Shipped with <name>.stats.jsonl (make_checkpoints.sh copies the run's),
     the registered run's history is those statistics, up to the checkpoint."""
-    ticks = [
-        {"kimg": 10.0 * n, "step": 312 * n, "loss_G": 2.0 / n, "loss_D": 1.0 + n / 10, "augment_p": 0.0}
-        for n in range(1, 6)
-    ]
     path = tmp_path / "portrait-64.pt"
     shutil.copy(SHIPPED / "portrait-64.pt", path)
-    # A line beyond the checkpoint's 40 kimg belongs to training after it was saved.
+    kimg, step = float(checkpoint_metadata(path)["kimg"]), int(checkpoint_metadata(path)["step"])
+    # Four ticks up to the checkpoint; a fifth beyond it belongs to training after it was saved.
+    ticks = [
+        {
+            "kimg": kimg * n / 4,
+            "step": step * n // 4,
+            "loss_G": 2.0 / n,
+            "loss_D": 1.0 + n / 10,
+            "augment_p": 0.0,
+        }
+        for n in range(1, 6)
+    ]
     services.stats_file_for(path).write_text("".join(json.dumps(t) + "\n" for t in ticks))
 
     checkpoint, created = services.register_trained_checkpoint(
@@ -65,6 +75,6 @@ def test_a_shipped_checkpoint_with_its_statistics_is_charted(tmp_path):
 
     assert created
     run = checkpoint.run
-    assert [h["kimg"] for h in run.history] == [10.0, 20.0, 30.0, 40.0]
-    assert run.history[0]["loss_G"] == 2.0 and run.latest_stats["step"] == 1248
+    assert [h["kimg"] for h in run.history] == [kimg * n / 4 for n in range(1, 5)]
+    assert run.history[0]["loss_G"] == 2.0 and run.latest_stats["step"] == step
     checkpoint.file.delete(save=False)
