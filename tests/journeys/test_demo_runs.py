@@ -55,7 +55,8 @@ def test_a_shipped_checkpoint_with_its_statistics_is_charted(tmp_path):
     the registered run's history is those statistics, up to the checkpoint."""
     path = tmp_path / "portrait-64.pt"
     shutil.copy(SHIPPED / "portrait-64.pt", path)
-    kimg, step = float(checkpoint_metadata(path)["kimg"]), int(checkpoint_metadata(path)["step"])
+    meta = checkpoint_metadata(path)
+    kimg, step = float(meta["kimg"]), int(meta["step"])
     # Four ticks up to the checkpoint; a fifth beyond it belongs to training after it was saved.
     ticks = [
         {
