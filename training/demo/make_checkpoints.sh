@@ -7,8 +7,9 @@
 #      KIMG (at most), MINUTES (training time limit of each model; the four train at once),
 #      DEVICE, EXTRA (more `train` flags, e.g. the tiny sizes of bench/gpu_run.sh's dry run),
 #      ONLY=data (paint and pack only, so a caller can overlap it with GPU work), GENRES (which of the four).
-# The shipped flower/landscape/cityscape-64.pt: RES=64 MINUTES=72 DEVICE=cpu with the small network in
-# docs/demo.md; portrait-64.pt: RES=64 KIMG=40 on a GPU, ADA off, the legacy layers.
+# The shipped <genre>-64.pt were all trained on a 2-core CPU (exact commands in docs/demo.md):
+# flower/landscape/cityscape RES=64 MINUTES=72 DEVICE=cpu, four at once; portrait GENRES=portrait alone,
+# a wider network, run twice (the second run resumes from the newest checkpoint of the first).
 set -euo pipefail
 PY=${PY:-python3}
 WORK=${WORK:-/tmp/demo-ckpt}
