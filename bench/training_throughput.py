@@ -10,9 +10,11 @@ steps (>= 16) on a GPU for a stable figure.
     python bench/training_throughput.py --device cuda --precision auto \\
         --resolution 256 --batch 16 32 --channel-base 16384 --channel-max 512 --steps 48
 
-On CUDA ``--sync-debug`` runs the timed steps under ``torch.cuda.set_sync_debug_mode("error")``:
-any host synchronisation inside the steady-state step raises, and the figure is only
-printed when there was none. ``--json FILE`` appends one JSON line per configuration.
+On CUDA ``--sync-debug`` then runs one more lazy-regularisation cycle of steps under
+``torch.cuda.set_sync_debug_mode("error")``: any host synchronisation inside the steady-state
+step raises, and the figures say "sync-free" or the first synchronising call (the timing
+itself runs without the check, so a failure costs no figure). ``--profile FILE`` appends the
+kernel-time table of 8 more steps. ``--json FILE`` appends one JSON line per configuration.
 """
 
 from __future__ import annotations
@@ -52,7 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     p.add_argument("--compile", action="store_true", help="torch.compile the main G and D passes")
     p.add_argument("--channels-last", action="store_true", help="channels-last weights and activations")
-    p.add_argument("--sync-debug", action="store_true", help="CUDA: fail on any host sync in the timed steps")
+    p.add_argument(
+        "--sync-debug", action="store_true", help="CUDA: check that the steady-state step never syncs"
+    )
+    p.add_argument(
+        "--profile", type=Path, help="append a torch.profiler kernel table of 8 more steps to this file"
+    )
     p.add_argument("--json", type=Path, help="append one JSON line of figures per configuration here")
     p.add_argument("--label", default="", help="a name for this configuration in the JSON")
     p.add_argument(
@@ -73,7 +80,44 @@ def synthetic_dataset(folder: Path, resolution: int, count: int = 64) -> PackedD
     return PackedDataset(pack_images(paths, folder / f"bench-{resolution}.pack", resolution).out_path)
 
 
-def measure(args: argparse.Namespace, dataset: PackedDataset, resolution: int, batch: int) -> dict:
+def sync_check(trainer: Trainer) -> dict:
+    """On CUDA, one whole lazy-regularisation cycle (R1 every 16, path length every 4) under
+    ``set_sync_debug_mode("error")``: sync_free is True when no step waited for the device,
+    False with the first synchronising call when one did."""
+    cycle = max(trainer.config.r1_interval, trainer.config.pl_interval)
+    torch.cuda.synchronize(trainer.device)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(cycle):
+            trainer.step()
+    except RuntimeError as exc:
+        return {"sync_free": False, "sync_error": str(exc).splitlines()[0][:300]}
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    return {"sync_free": True, "sync_error": None}
+
+
+def profile(trainer: Trainer, path: Path, title: str, steps: int = 8) -> None:
+    """Append the kernel-time table of ``steps`` training steps (torch.profiler) to ``path``:
+    where a step's device time goes, for the next round of speed work."""
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    sort = "cpu_time_total"
+    if trainer.device.type == "cuda":
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+        sort = "cuda_time_total"
+    with torch.profiler.profile(activities=activities) as prof:
+        for _ in range(steps):
+            trainer.step()
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize(trainer.device)
+    table = prof.key_averages().table(sort_by=sort, row_limit=40, max_name_column_width=60)
+    with open(path, "a") as f:
+        f.write(f"## {title}: {steps} steps\n{table}\n")
+
+
+def measure(
+    args: argparse.Namespace, dataset: PackedDataset, resolution: int, batch: int
+) -> tuple[dict, Trainer]:
     net = network_config(args, resolution)
     config = TrainConfig(
         network=net,
@@ -95,20 +139,9 @@ def measure(args: argparse.Namespace, dataset: PackedDataset, resolution: int, b
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
-    sync_checked = False
     start = time.perf_counter()
-    if device.type == "cuda" and args.sync_debug:
-        # Whole lazy-regularisation cycles (R1 every 16, path length every 4) under the check.
-        torch.cuda.set_sync_debug_mode("error")
-        try:
-            for _ in range(args.steps):
-                trainer.step()
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
-        sync_checked = True
-    else:
-        for _ in range(args.steps):
-            trainer.step()
+    for _ in range(args.steps):
+        trainer.step()
     if device.type == "cuda":
         torch.cuda.synchronize(device)  # the step never waits for the device; the clock must
     seconds = time.perf_counter() - start
@@ -121,9 +154,8 @@ def measure(args: argparse.Namespace, dataset: PackedDataset, resolution: int, b
         "ips": images / seconds,
         "mem_mb": mem,
         "precision": trainer.precision_name,
-        "sync_free": sync_checked,
         "data_on_device": trainer.device_images is not None,
-    }
+    }, trainer
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -145,11 +177,11 @@ def main(argv: list[str] | None = None) -> None:
         for resolution in args.resolution:
             dataset = synthetic_dataset(Path(tmp), resolution)
             for batch in args.batch:
-                r = measure(args, dataset, resolution, batch)
+                r, trainer = measure(args, dataset, resolution, batch)
                 print(
                     f"{resolution:>5} {batch:>5} {r['params'] / 1e6:>8.2f} {device.type:>7} {r['precision']:>9} "
                     f"{args.steps:>5} {r['seconds']:>8.2f} {r['ips']:>8.2f} {1000 / r['ips']:>8.1f} "
-                    f"{r['mem_mb']:>8.0f}" + ("  sync-free" if r["sync_free"] else ""),
+                    f"{r['mem_mb']:>8.0f}",
                     flush=True,
                 )
                 if args.json:
@@ -170,11 +202,31 @@ def main(argv: list[str] | None = None) -> None:
                         "img_per_s": r["ips"],
                         "peak_mem_mib": r["mem_mb"] if device.type == "cuda" else None,
                         **{
-                            k: r[k] for k in ("params", "seconds", "precision", "sync_free", "data_on_device")
+                            k: r[k]
+                            for k in (
+                                "params",
+                                "seconds",
+                                "precision",
+                                "data_on_device",
+                            )
                         },
                     }
                     with open(args.json, "a") as f:
                         f.write(json.dumps(figures) + "\n")
+                # The figures are written first: a check that fails or runs out of time costs none.
+                if args.sync_debug and trainer.device.type == "cuda":
+                    sync = sync_check(trainer)
+                    print(
+                        f"# sync-debug over a lazy-regularisation cycle: "
+                        f"{'sync-free' if sync['sync_free'] else 'SYNCS: ' + str(sync['sync_error'])}",
+                        flush=True,
+                    )
+                    if args.json:
+                        with open(args.json, "a") as f:
+                            f.write(json.dumps({"label": args.label, "check": "sync_debug", **sync}) + "\n")
+                if args.profile is not None:
+                    profile(trainer, args.profile, f"{args.label or 'bench'} {resolution}px batch {batch}")
+                del trainer
 
 
 if __name__ == "__main__":
