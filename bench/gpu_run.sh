@@ -34,14 +34,10 @@ stamp() { echo "== [$(now) s] $*"; }
 if [ "$DRY" = 1 ]; then
   export OMP_NUM_THREADS=1
   DEVICE=cpu; PRECISION=fp32; PER_GENRE=24; RES=32; HELD_OUT=16
-  BIG=(--resolution 32 --batch 4 --channel-base 512 --channel-max 32 --z-dim 32 --mapping-layers 2 --steps 2 --warmup 1)
-  DEMO=(--resolution 32 --batch 4 --channel-base 256 --channel-max 16 --z-dim 32 --mapping-layers 2 --steps 2 --warmup 1)
   EXTRA="--z-dim 32 --w-dim 32 --mapping-layers 2 --channel-base 256 --channel-max 16 --batch-size 8 --tick-kimg 0.05"
   BENCH_BUDGET=${BENCH_BUDGET:-60}; END_S=${END_S:-150}; MAX_MINUTES=0.3
 else
   DEVICE=cuda; PRECISION=bf16; PER_GENRE=${PER_GENRE:-3000}; RES=128; HELD_OUT=256
-  BIG=(--resolution 256 --batch 32 --channel-base 16384 --channel-max 512 --z-dim 512 --mapping-layers 8 --steps 16 --warmup 4)
-  DEMO=(--resolution 64 --batch 32 --channel-base 8192 --channel-max 128 --z-dim 256 --mapping-layers 4 --steps 32 --warmup 4)
   EXTRA=""
   BENCH_BUDGET=${BENCH_BUDGET:-150}; END_S=${END_S:-585}; MAX_MINUTES=${MAX_MINUTES:-6}
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
@@ -61,22 +57,8 @@ WORK="$work/demo" PER_GENRE=$PER_GENRE RES=$RES PY=$PY ONLY=data bash training/d
   > "$work/data.log" 2>&1 &
 data_pid=$!
 
-stamp "2. training bench (${BENCH_BUDGET} s)"
-bench_end=$(($(date +%s) + BENCH_BUDGET))
-bench() {  # label, timeout, then bench arguments; skipped once the bench's budget is spent
-  local label=$1 limit=$2 left=$((bench_end - $(date +%s)))
-  shift 2
-  if [ "$left" -lt 15 ]; then echo "bench $label: skipped, the bench budget is spent"; return; fi
-  [ "$left" -lt "$limit" ] && limit=$left
-  timeout "$limit" "$PY" bench/training_throughput.py --device "$DEVICE" --precision "$PRECISION" \
-    --label "$label" --json "$work/bench.jsonl" "$@" || echo "bench $label: exit $? (timeout is 124)"
-}
-CHECKS=(--sync-debug --profile "$work/profile.txt")
-bench big-ada 60 "${BIG[@]}" --ada-p 0.5 "${CHECKS[@]}"
-bench demo-ada 30 "${DEMO[@]}" --ada-p 0.5 "${CHECKS[@]}"
-bench demo-noada 20 "${DEMO[@]}" --no-ada
-bench big-ada-channels-last 30 "${BIG[@]}" --ada-p 0.5 --channels-last
-bench demo-ada-compile 90 "${DEMO[@]}" --ada-p 0.5 --compile
+stamp "2. training bench (${BENCH_BUDGET} s: bench/gpu_bench.sh)"
+BUDGET=$BENCH_BUDGET PY=$PY bash bench/gpu_bench.sh "$work"
 
 stamp "waiting for the sample collection"
 wait "$data_pid" || { echo "painting/packing failed:"; cat "$work/data.log"; }

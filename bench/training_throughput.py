@@ -55,6 +55,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--compile", action="store_true", help="torch.compile the main G and D passes")
     p.add_argument("--channels-last", action="store_true", help="channels-last weights and activations")
     p.add_argument(
+        "--no-cudnn-benchmark",
+        action="store_true",
+        help="CUDA: let cuDNN's heuristics pick the kernels instead of timing them on first use "
+        "(the engine's default times them: slower warm-up, maybe faster steps)",
+    )
+    p.add_argument(
         "--sync-debug", action="store_true", help="CUDA: check that the steady-state step never syncs"
     )
     p.add_argument(
@@ -129,16 +135,20 @@ def measure(
         channels_last=args.channels_last,
     )
     trainer = Trainer(config, dataset)
+    if args.no_cudnn_benchmark:
+        torch.backends.cudnn.benchmark = False
     if trainer.augment_pipe is not None:
         # Hold p fixed so every configuration pays for the same amount of augmentation.
         trainer.augment_pipe.p.fill_(args.ada_p)
         trainer.ada.ada_kimg = float("inf")
+    device = trainer.device
+    warm_start = time.perf_counter()
     for _ in range(args.warmup):
         trainer.step()
-    device = trainer.device
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
+    warmup_seconds = time.perf_counter() - warm_start
     start = time.perf_counter()
     for _ in range(args.steps):
         trainer.step()
@@ -155,6 +165,7 @@ def measure(
         "mem_mb": mem,
         "precision": trainer.precision_name,
         "data_on_device": trainer.device_images is not None,
+        "warmup_seconds": warmup_seconds,
     }, trainer
 
 
@@ -198,6 +209,7 @@ def main(argv: list[str] | None = None) -> None:
                         "ada_p": None if args.no_ada else args.ada_p,
                         "compile": args.compile,
                         "channels_last": args.channels_last,
+                        "cudnn_benchmark": not args.no_cudnn_benchmark,
                         "steps": args.steps,
                         "img_per_s": r["ips"],
                         "peak_mem_mib": r["mem_mb"] if device.type == "cuda" else None,
@@ -208,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "seconds",
                                 "precision",
                                 "data_on_device",
+                                "warmup_seconds",
                             )
                         },
                     }

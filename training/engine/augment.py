@@ -202,8 +202,13 @@ class AugmentPipe(nn.Module):
         if self.p.device.type == "cpu" and float(self.p) <= 0:
             return images  # reading p is free on the CPU: skip the work that would change nothing
         p = self.p.to(dev, torch.float32)
-        images = self._geometric(images, p, n, h, w, dev)
-        return self._colour(images, p, n, dev)
+        # In float32 whatever the caller's autocast: under bf16 the matrices and sampling
+        # coordinates (affine_grid is a matmul) keep 8 bits, so at a 512-px warp (256-px images)
+        # a clamp to 511 came out as 512 and the gather read past the image (a device-side assert
+        # on an H200), and at 128 px every position snapped to whole pixels.
+        with torch.autocast(dev.type, enabled=False):
+            images = self._geometric(images.float(), p, n, h, w, dev)
+            return self._colour(images, p, n, dev)
 
     @staticmethod
     def _gate(p: torch.Tensor, n: int, dev: torch.device) -> torch.Tensor:

@@ -176,3 +176,19 @@ def test_bgc_includes_luma_flip():
     # Brightness rarely takes mid-grey below 0 (std 0.2); the flip sends about half the samples there.
     below = int((out.mean(dim=[1, 2, 3]) < 0).sum())
     assert 16 <= below <= 48
+
+
+def test_mixed_precision_training_augments_as_float32_does():
+    # The training step calls the pipe under bf16 autocast. There, affine_grid and the matrix
+    # products ran in bf16: at 256 px (a 512-px warp) the clamp to 511 gave 512 and the gather
+    # read past the image (a device-side assert on an H200; an IndexError on the CPU).
+    x = _images(n=4, res=256)
+    pipe = AugmentPipe()
+    pipe.p.fill_(1.0)
+    torch.manual_seed(7)
+    expected = pipe(x)
+    torch.manual_seed(7)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = pipe(x)
+    assert got.dtype == torch.float32
+    assert torch.equal(got, expected)
