@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from training.engine.networks import separable_filter
+
 # Strengths follow the ADA paper's "bgc" pipeline.
 TRANSLATE_INT_MAX = 0.125  # fraction of the image size
 SCALE_STD = 0.2  # log2 units
@@ -154,9 +156,7 @@ def affine_warp(images: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
 
 def _sym6_kernel(channels: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """The separable 2-D sym6 low-pass [C, 1, 12, 12], normalised to sum 1, for depthwise convs."""
-    f = torch.tensor(SYM6, device=device, dtype=torch.float64)
-    f = f / f.sum()
-    return torch.outer(f, f).to(dtype).expand(channels, 1, len(SYM6), len(SYM6))
+    return separable_filter(SYM6, device, dtype).expand(channels, 1, len(SYM6), len(SYM6))
 
 
 def upsample2x_sym6(images: torch.Tensor) -> torch.Tensor:
@@ -246,7 +246,7 @@ class AugmentPipe(nn.Module):
         return torch.where(identity[:, None, None, None], images, warped)
 
     def _colour(self, images: torch.Tensor, p: torch.Tensor, n: int, dev: torch.device) -> torch.Tensor:
-        luma = torch.tensor([1.0, 1.0, 1.0], device=dev) / math.sqrt(3)
+        luma = torch.full((3,), 1 / math.sqrt(3), device=dev)  # made there: no host copy to wait for
         luma4 = torch.cat([luma, torch.zeros(1, device=dev)])
         m = torch.eye(4, device=dev).repeat(n, 1, 1)
         b = torch.randn(n, device=dev) * BRIGHTNESS_STD * self._gate(p, n, dev)

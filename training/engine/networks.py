@@ -28,6 +28,7 @@ under ``torch.autocast``. Normalisation and (de)modulation are done in float32.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -54,11 +55,26 @@ def _clamp_half(x: Tensor) -> Tensor:
     return x.clamp(-FP16_CLAMP, FP16_CLAMP) if x.dtype == torch.float16 else x
 
 
+BLUR_TAPS = (1.0, 3.0, 3.0, 1.0)
+
+
+@functools.lru_cache(maxsize=64)
+def separable_filter(taps: tuple[float, ...], device: torch.device, dtype: torch.dtype) -> Tensor:
+    """The 2-D filter outer(taps, taps) / its sum, made once per device and dtype.
+
+    Made per call it was a host-to-device copy in every blur, resampling and augmentation
+    of every step, and each such copy waits for the device: an H200 sat idle between the
+    kernels (``bench/training_throughput.py --sync-debug`` caught it). Never an inference
+    tensor, so a filter first made while painting can later be saved for a backward pass.
+    """
+    with torch.inference_mode(False), torch.no_grad():
+        f = torch.tensor(taps, dtype=torch.float64)
+        f2 = torch.outer(f, f)
+        return (f2 / f2.sum()).to(device=device, dtype=dtype)
+
+
 def _blur_kernel(channels: int, device: torch.device, dtype: torch.dtype) -> Tensor:
-    k = torch.tensor([1.0, 3.0, 3.0, 1.0], device=device, dtype=dtype)
-    k2 = torch.outer(k, k)
-    k2 = k2 / k2.sum()
-    return k2.expand(channels, 1, 4, 4)
+    return separable_filter(BLUR_TAPS, device, dtype).expand(channels, 1, 4, 4)
 
 
 def downsample2d(x: Tensor) -> Tensor:
