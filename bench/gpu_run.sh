@@ -3,7 +3,7 @@
 # device's 10-minute limit, whatever any step does.
 #   1. the CUDA check that ADA + lazy R1 train (bench/ada_r1_check.py); if it fails, the demo
 #      models train with ADA off rather than crash at their first R1 step;
-#   2. the training bench (BENCH_BUDGET = 150 s in all): 256 px, channel base 16384, max 512,
+#   2. the training bench (bench/gpu_bench.sh, BENCH_BUDGET = 175 s in all): 256 px, channel base 16384, max 512,
 #      batch 32, ADA on, bf16 (target >= 250 img/s) and the demo network (target >= 1000 img/s),
 #      with peak memory, the sync-debug check and a kernel-time profile; channels-last and
 #      torch.compile variants with what is left; meanwhile the CPUs paint and pack the sample
@@ -37,9 +37,9 @@ if [ "$DRY" = 1 ]; then
   EXTRA="--z-dim 32 --w-dim 32 --mapping-layers 2 --channel-base 256 --channel-max 16 --batch-size 8 --tick-kimg 0.05"
   BENCH_BUDGET=${BENCH_BUDGET:-60}; END_S=${END_S:-150}; MAX_MINUTES=0.3
 else
-  DEVICE=cuda; PRECISION=bf16; PER_GENRE=${PER_GENRE:-3000}; RES=128; HELD_OUT=256
+  DEVICE=cuda; PRECISION=bf16; PER_GENRE=${PER_GENRE:-3000}; RES=${RES:-128}; HELD_OUT=256
   EXTRA=""
-  BENCH_BUDGET=${BENCH_BUDGET:-150}; END_S=${END_S:-585}; MAX_MINUTES=${MAX_MINUTES:-6}
+  BENCH_BUDGET=${BENCH_BUDGET:-175}; END_S=${END_S:-585}; MAX_MINUTES=${MAX_MINUTES:-6}
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
 fi
 RESERVE_S=45  # after training: the processes' last checkpoints, slimming, copying, the archive

@@ -20,6 +20,7 @@ import json
 import random
 import resource
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,7 +316,10 @@ class Trainer:
         free, _total = torch.cuda.mem_get_info(self.device)
         if self.dataset.images.nbytes > free // 4:
             return None, None
-        images = torch.from_numpy(np.ascontiguousarray(self.dataset.images)).to(self.device)
+        with warnings.catch_warnings():
+            # The packed file is a read-only memory map; the tensor is only read, to copy it over.
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            images = torch.from_numpy(np.ascontiguousarray(self.dataset.images)).to(self.device)
         labels = None
         if self.dataset.labels is not None:
             labels = torch.from_numpy(np.asarray(self.dataset.labels, dtype=np.int64)).to(self.device)
