@@ -110,7 +110,7 @@ def profile(trainer: Trainer, path: Path, title: str, steps: int = 8) -> None:
     sort = "cpu_time_total"
     if trainer.device.type == "cuda":
         activities.append(torch.profiler.ProfilerActivity.CUDA)
-        sort = "cuda_time_total"
+        sort = "device_time_total"
     with torch.profiler.profile(activities=activities) as prof:
         for _ in range(steps):
             trainer.step()
