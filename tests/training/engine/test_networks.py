@@ -316,3 +316,16 @@ def test_checkpoints_from_before_resampling_existed_load_as_legacy(tiny_config, 
     z = torch.randn(2, G.config.z_dim)
     with torch.no_grad():
         assert torch.equal(G(z, noise_mode="none"), G_old.eval()(z, noise_mode="none"))
+
+
+def test_a_filter_first_made_while_painting_can_be_trained_through():
+    # The blur filters are cached per device and dtype; the gallery paints under
+    # inference_mode, and a worker may train in the same process afterwards.
+    from training.engine import networks
+
+    networks.separable_filter.cache_clear()
+    G, _ = build_networks(NetworkConfig(resolution=32, z_dim=8, w_dim=8, mapping_layers=1, channel_base=64))
+    with torch.inference_mode():
+        G(torch.randn(2, 8))
+    G(torch.randn(2, 8)).square().mean().backward()
+    assert all(p.grad is not None for p in G.synthesis.parameters() if p.requires_grad)
