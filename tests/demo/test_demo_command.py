@@ -115,13 +115,14 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
             assert run.steps_trained == run.step == checkpoint.step > 0
             assert checkpoint.file.storage.exists(checkpoint.file.name)
         artworks = Artwork.objects.filter(genre=genre, published=True)
-        if genre.slug in ("cityscape", "portrait"):
-            # The tiny model trained here, and the 50-kimg CPU portrait model (it hung 2 of 3 here:
-            # the variety guard refused one as a twin; docs/demo.md), paint near copies of few
-            # pictures: the variety guard hangs only the distinct ones, at least one.
-            assert 1 <= artworks.count() <= 3
+        if genre.slug in ("cityscape", "portrait", "flower-still-life"):
+            # The tiny model trained here, and the CPU portrait (50 kimg) and flower (45 kimg) models
+            # (each hung 2 of 3 here: the variety guard refused one as a twin of an earlier seed;
+            # 6-7 % near twins in their reports, docs/demo.md): the guard hangs only the distinct
+            # ones, at least one.
+            assert 1 <= artworks.count() <= 3, genre.slug
         else:
-            # The CPU-trained flower and landscape models paint the three distinct paintings asked for.
+            # The CPU-trained landscape model paints the three distinct paintings asked for.
             assert artworks.count() == 3, genre.slug
         assert {a.checkpoint_id for a in artworks} == {checkpoint.pk}
         assert all(a.image and a.psi == 1.0 for a in artworks)
