@@ -66,6 +66,8 @@ def separable_filter(taps: tuple[float, ...], device: torch.device, dtype: torch
     of every step, and each such copy waits for the device: an H200 sat idle between the
     kernels (``bench/training_throughput.py --sync-debug`` caught it). Never an inference
     tensor, so a filter first made while painting can later be saved for a backward pass.
+    ``torch.compile`` traces through the cache (it warns so) and bakes the filter in as a
+    constant, which it is.
     """
     with torch.inference_mode(False), torch.no_grad():
         f = torch.tensor(taps, dtype=torch.float64)
