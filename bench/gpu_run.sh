@@ -7,13 +7,14 @@
 #      batch 32, ADA on, bf16 (target >= 250 img/s) and the demo network (target >= 1000 img/s),
 #      with peak memory, the sync-debug check and a kernel-time profile; channels-last and
 #      torch.compile variants with what is left; meanwhile the CPUs paint and pack the sample
-#      collection at 128 px;
-#   3. the four 128-px demo models (training/demo/make_checkpoints.sh), all four at once, for
+#      collection at RES px;
+#   3. the four demo models at RES px (default 128; RES=64 trains about 4x the kimg in the same
+#      minutes) with training/demo/make_checkpoints.sh, all four at once, for
 #      the minutes left before END_S less a reserve for slimming and copying (6 at most),
 #      with the GPU's utilisation logged every 2 s;
 #   4. if time is left, their quality reports and a sample sheet (bench/demo_reports.py);
 #      they are made again off the device in any case (training/demo/measure_checkpoints.sh).
-# Writes to $OUT (8 files at most): run.log, results.json, the four <genre>-128.pt (copied as soon
+# Writes to $OUT (8 files at most): run.log, results.json, the four <genre>-RES.pt (copied as soon
 # as they exist), runs.tar.gz (each run's stats.jsonl, log and sample grids, the bench's profile,
 # the GPU log) and, when the reports ran, sheet.png.
 #   bash bench/gpu_run.sh                 (on the GPU machine: OUT=... is set there)
