@@ -122,7 +122,7 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
             # ones, at least one.
             assert 1 <= artworks.count() <= 3, genre.slug
         else:
-            # The CPU-trained landscape model paints the three distinct paintings asked for.
+            # The CPU-trained landscape model (60 kimg) paints the three distinct paintings asked for.
             assert artworks.count() == 3, genre.slug
         assert {a.checkpoint_id for a in artworks} == {checkpoint.pk}
         assert all(a.image and a.psi == 1.0 for a in artworks)
