@@ -66,8 +66,9 @@ def separable_filter(taps: tuple[float, ...], device: torch.device, dtype: torch
     of every step, and each such copy waits for the device: an H200 sat idle between the
     kernels (``bench/training_throughput.py --sync-debug`` caught it). Never an inference
     tensor, so a filter first made while painting can later be saved for a backward pass.
-    ``torch.compile`` traces through the cache (it warns so) and bakes the filter in as a
-    constant, which it is.
+    ``torch.compile`` does not see the cache (it warns so): its graph makes the filter again
+    from the taps on the host and copies it to the device on every call (the FX graph shows
+    ``torch.tensor(taps)`` then ``.to(device)``), so the compiled passes still pay that copy.
     """
     with torch.inference_mode(False), torch.no_grad():
         f = torch.tensor(taps, dtype=torch.float64)
