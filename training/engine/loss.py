@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .networks import preload_filters
+
 
 class StyleGANLoss:
     def __init__(
@@ -51,6 +53,8 @@ class StyleGANLoss:
 
     def compile_main(self) -> None:
         """Route the G and D main passes through ``torch.compile`` (same parameters)."""
+        # The filters exist before the first trace, so the graphs take them as inputs.
+        preload_filters(next(self.G.parameters()).device)
         self.synthesis_main = torch.compile(self.G.synthesis)
         self.D_main = torch.compile(self.D)
 

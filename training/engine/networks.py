@@ -28,7 +28,6 @@ under ``torch.autocast``. Normalisation and (de)modulation are done in float32.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 
@@ -58,7 +57,15 @@ def _clamp_half(x: Tensor) -> Tensor:
 BLUR_TAPS = (1.0, 3.0, 3.0, 1.0)
 
 
-@functools.lru_cache(maxsize=64)
+# (taps, device, dtype) -> filter. A plain dict, not ``functools.lru_cache``: ``torch.compile``
+# cannot look inside an lru_cache and traced through it, so its graph made every filter again on
+# the host and copied it to the device on each call (the FX graph held ``torch.tensor(taps)``
+# then ``.to(device)``). A filter found in this dict is lifted into the graph as an input instead
+# (``test_compiled_passes_take_the_cached_filters_as_inputs``); ``preload_filters`` fills it
+# before the passes are compiled, so the first graph already finds them.
+_FILTERS: dict[tuple[tuple[float, ...], torch.device, torch.dtype], Tensor] = {}
+
+
 def separable_filter(taps: tuple[float, ...], device: torch.device, dtype: torch.dtype) -> Tensor:
     """The 2-D filter outer(taps, taps) / its sum, made once per device and dtype.
 
@@ -66,14 +73,27 @@ def separable_filter(taps: tuple[float, ...], device: torch.device, dtype: torch
     of every step, and each such copy waits for the device: an H200 sat idle between the
     kernels (``bench/training_throughput.py --sync-debug`` caught it). Never an inference
     tensor, so a filter first made while painting can later be saved for a backward pass.
-    ``torch.compile`` does not see the cache (it warns so): its graph makes the filter again
-    from the taps on the host and copies it to the device on every call (the FX graph shows
-    ``torch.tensor(taps)`` then ``.to(device)``), so the compiled passes still pay that copy.
     """
-    with torch.inference_mode(False), torch.no_grad():
-        f = torch.tensor(taps, dtype=torch.float64)
-        f2 = torch.outer(f, f)
-        return (f2 / f2.sum()).to(device=device, dtype=dtype)
+    key = (taps, device, dtype)
+    f = _FILTERS.get(key)
+    if f is None:
+        with torch.inference_mode(False), torch.no_grad():
+            t = torch.tensor(taps, dtype=torch.float64)
+            t2 = torch.outer(t, t)
+            f = (t2 / t2.sum()).to(device=device, dtype=dtype)
+        _FILTERS[key] = f
+    return f
+
+
+def clear_filters() -> None:
+    """Forget every cached filter (tests)."""
+    _FILTERS.clear()
+
+
+def preload_filters(device: torch.device) -> None:
+    """Make the resampling filter for every dtype a pass may run in, before compiling."""
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        separable_filter(BLUR_TAPS, torch.device(device), dtype)
 
 
 def _blur_kernel(channels: int, device: torch.device, dtype: torch.dtype) -> Tensor:

@@ -323,9 +323,34 @@ def test_a_filter_first_made_while_painting_can_be_trained_through():
     # inference_mode, and a worker may train in the same process afterwards.
     from training.engine import networks
 
-    networks.separable_filter.cache_clear()
+    networks.clear_filters()
     G, _ = build_networks(NetworkConfig(resolution=32, z_dim=8, w_dim=8, mapping_layers=1, channel_base=64))
     with torch.inference_mode():
         G(torch.randn(2, 8))
     G(torch.randn(2, 8)).square().mean().backward()
     assert all(p.grad is not None for p in G.synthesis.parameters() if p.requires_grad)
+
+
+def test_compiled_passes_take_the_cached_filters_as_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Traced through an lru_cache, the compiled G and D rebuilt every blur filter on the host
+    # and copied it to the device on each call; taken from the filter dict, it is a graph input.
+    from training.engine import networks
+    from training.engine.loss import StyleGANLoss
+
+    graphs: list[str] = []
+
+    def capture(gm: torch.fx.GraphModule, example_inputs: list[torch.Tensor]):
+        graphs.append(gm.code)
+        return gm.forward
+
+    original = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda module: original(module, backend=capture))
+    networks.clear_filters()
+    cfg = NetworkConfig(resolution=32, z_dim=8, w_dim=8, mapping_layers=1, channel_base=64, channel_max=16)
+    G, D = build_networks(cfg)
+    loss = StyleGANLoss(G, D)
+    loss.compile_main()
+    loss.g_main(torch.randn(2, 8), None).backward()
+    assert len(graphs) >= 2, "G and D each make a graph"
+    assert not [code for code in graphs if "torch.tensor(" in code]
+    assert all("_filters" in code.lower() for code in graphs)
