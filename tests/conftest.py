@@ -50,6 +50,13 @@ def browser() -> Iterator:
             yield chromium
         finally:
             chromium.close()
+            # While that loop runs, asgiref keeps this thread's Django connections apart from the ones
+            # it has without a loop, so pytest-django's close_all() (run after the loop stops) never
+            # sees the connection a fixture or the test opened here, and PostgreSQL then refuses to
+            # drop the test database: "is being accessed by other users". Close them in this context.
+            from django.db import connections
+
+            connections.close_all()
 
 
 @pytest.fixture
