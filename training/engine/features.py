@@ -145,6 +145,30 @@ def _check(images: torch.Tensor) -> None:
         )
 
 
+def _weighted_blocks(lab: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The four blocks of 64-px Lab pictures, each weighted, in the vector's order."""
+    structure, texture = _structure_and_texture(lab)
+    return {
+        "layout": BLOCK_WEIGHTS["layout"] * _layout(lab),
+        "palette": BLOCK_WEIGHTS["palette"] * _palette(lab),
+        "structure": BLOCK_WEIGHTS["structure"] * structure,
+        "texture": BLOCK_WEIGHTS["texture"] * texture,
+    }
+
+
+def blocks_uint8(images: np.ndarray) -> dict[str, torch.Tensor]:
+    """Each block of ``embed_uint8``'s vectors on its own, weighted but not normalised, for
+    asking which block a measure turns on. uint8 ``[N, 64, 64, 3]`` pictures."""
+    check_images("blocks_uint8 images", images)
+    if images.shape[1:3] != (FEATURE_SIZE, FEATURE_SIZE):
+        raise ValueError(
+            f"blocks_uint8 needs {FEATURE_SIZE}x{FEATURE_SIZE} pictures, got {images.shape[1:3]}."
+        )
+    rgb = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
+    with torch.no_grad():
+        return _weighted_blocks(_rgb_to_lab(rgb))
+
+
 def embed(images: torch.Tensor) -> torch.Tensor:
     """Feature vectors of pictures: float32 ``[N, D]`` on the CPU, each of unit L2 length.
 
@@ -168,15 +192,8 @@ def embed(images: torch.Tensor) -> torch.Tensor:
                     antialias=True,
                     align_corners=False,
                 ).clamp(0, 1)
-            lab = _rgb_to_lab(rgb)
-            structure, texture = _structure_and_texture(lab)
-            parts = [
-                BLOCK_WEIGHTS["layout"] * _layout(lab),
-                BLOCK_WEIGHTS["palette"] * _palette(lab),
-                BLOCK_WEIGHTS["structure"] * structure,
-                BLOCK_WEIGHTS["texture"] * texture,
-            ]
-            out.append(F.normalize(torch.cat(parts, dim=1), dim=1))
+            parts = _weighted_blocks(_rgb_to_lab(rgb))
+            out.append(F.normalize(torch.cat(list(parts.values()), dim=1), dim=1))
     if not out:
         return torch.zeros(0, feature_dim())
     return torch.cat(out)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from scraper.samplemuseum.painter import GENRES, paint
 from training.engine.features import (
+    blocks_uint8,
     embed,
     embed_pictures,
     embed_uint8,
@@ -37,6 +38,17 @@ def test_one_picture_gives_the_same_vector_alone_or_in_a_batch() -> None:
     together = embed_uint8(images)
     alone = torch.cat([embed_uint8(images[i : i + 1]) for i in range(4)])
     assert torch.allclose(together, alone, atol=1e-6)
+
+
+def test_the_blocks_are_the_vector_in_pieces() -> None:
+    images = np.concatenate([paintings("cityscape", range(3), 64), paintings("portrait", range(3), 64)])
+    parts = blocks_uint8(images)
+    assert list(parts) == ["layout", "palette", "structure", "texture"]
+    assert sum(p.shape[1] for p in parts.values()) == feature_dim()
+    whole = torch.nn.functional.normalize(torch.cat(list(parts.values()), dim=1), dim=1)
+    assert torch.allclose(whole, embed_uint8(images), atol=1e-5)
+    with pytest.raises(ValueError, match="64x64"):
+        blocks_uint8(paintings("portrait", range(1), 32))
 
 
 def test_the_same_painting_at_two_sizes_lies_closer_than_two_paintings() -> None:
