@@ -49,14 +49,16 @@ def browser() -> Iterator:
         try:
             yield chromium
         finally:
-            chromium.close()
-            # While that loop runs, asgiref keeps this thread's Django connections apart from the ones
-            # it has without a loop, so pytest-django's close_all() (run after the loop stops) never
-            # sees the connection a fixture or the test opened here, and PostgreSQL then refuses to
-            # drop the test database: "is being accessed by other users". Close them in this context.
-            from django.db import connections
+            try:
+                chromium.close()
+            finally:
+                # While that loop runs, asgiref keeps this thread's Django connections apart from the
+                # ones it has without a loop, so pytest-django's close_all() (run after the loop stops)
+                # never sees a connection a fixture or the test opened here, and PostgreSQL then refuses
+                # to drop the test database: "is being accessed by other users". Close them in this context.
+                from django.db import connections
 
-            connections.close_all()
+                connections.close_all()
 
 
 @pytest.fixture
