@@ -8,9 +8,10 @@
 #      DEVICE, EXTRA (more `train` flags, e.g. the tiny sizes of bench/gpu_run.sh's dry run),
 #      ONLY=data (paint and pack only, so a caller can overlap it with GPU work), GENRES (which of the four).
 # The shipped <genre>-64.pt were all trained on a 2-core CPU (exact commands in docs/demo.md):
-# portrait GENRES=portrait alone, a wider network, run twice (the second run resumes from the
-# newest checkpoint of the first); flower-still-life, landscape and cityscape each alone with the
-# portrait's network, 85 minutes, a checkpoint chosen by its report.
+# portrait GENRES=portrait alone, a wider network and D's minibatch-stddev group over the whole
+# batch (--mbstd-group 16), 85 minutes, then resumed to 90 kimg (its 85-kimg checkpoint);
+# flower-still-life, landscape and cityscape each alone with the same network but group 4,
+# 85 minutes, a checkpoint chosen by its report.
 set -euo pipefail
 PY=${PY:-python3}
 WORK=${WORK:-/tmp/demo-ckpt}
