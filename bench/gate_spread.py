@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ REALS_START = 3000
 PAINTER_FAKES = 100_000  # the painter "as a generator" paints these seeds (never a held-out one)
 
 
-def painted(genre: str, seeds: range, size: int) -> np.ndarray:
+def painted(genre: str, seeds: Iterable[int], size: int) -> np.ndarray:
     return np.stack([np.asarray(paint(genre, s, size).convert("RGB")) for s in seeds])
 
 
@@ -63,12 +64,7 @@ def main() -> None:
         reals = painted(args.genre, range(REALS_START, REALS_START + n), size)
 
         def painter(seeds, class_idx):  # fakes are asked for from FAKE_SEED_BASE on, maybe in chunks
-            return np.stack(
-                [
-                    np.asarray(paint(args.genre, PAINTER_FAKES + s - FAKE_SEED_BASE, size).convert("RGB"))
-                    for s in seeds
-                ]
-            )
+            return painted(args.genre, (PAINTER_FAKES + s - FAKE_SEED_BASE for s in seeds), size)
 
         print(
             row(n, "the painter (reals against reals)", f"{PAINTER_FAKES}", measure_quality(painter, reals)),
