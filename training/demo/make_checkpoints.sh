@@ -10,9 +10,10 @@
 # The shipped <genre>-64.pt were all trained on a 2-core CPU (exact commands in docs/demo.md):
 # portrait GENRES=portrait alone, a wider network and D's minibatch-stddev group over the whole
 # batch (--mbstd-group 16), 85 minutes, then resumed to 90 kimg (its 85-kimg checkpoint);
-# flower-still-life, landscape and cityscape each alone with the same network but group 4,
-# 85 minutes, a checkpoint chosen by its report. This script's own default is group 16 since
-# 2026-12-05 (the group-4 runs pass --mbstd-group 4 in EXTRA to be made again).
+# flower-still-life the same way, 100 minutes (its 66.6-kimg checkpoint); landscape and cityscape
+# each alone with the same network but group 4, 85 minutes, a checkpoint chosen by its report.
+# This script's own default is group 16 since 2026-12-05 (the group-4 runs pass
+# --mbstd-group 4 in EXTRA to be made again).
 set -euo pipefail
 PY=${PY:-python3}
 WORK=${WORK:-/tmp/demo-ckpt}
@@ -44,7 +45,7 @@ wait
 # image against 47.6 at base 8192: a short GPU window buys 2-3x the kimg, which these
 # short runs need more than width. ADA's p may move from 0 to 1 in 100 kimg (the runs are short).
 # D's minibatch-stddev over groups of 16, not StyleGAN2's 4: every CPU run with groups of 4
-# collapsed as it trained on, and the portrait run with 16 came back out (docs/demo.md).
+# collapsed as it trained on, and the portrait and flower runs with 16 came back out (docs/demo.md).
 pids=()
 for g in $GENRES; do
   # shellcheck disable=SC2086  # EXTRA is a list of flags
