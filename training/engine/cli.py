@@ -167,7 +167,14 @@ def cmd_mix(args: argparse.Namespace) -> int:
 
     G = load_generator(args.checkpoint, device=args.device)
     result = style_mix(
-        G, args.rows, args.cols, args.band, psi=args.psi, noise_mode=args.noise_mode, class_idx=args.class_idx
+        G,
+        args.rows,
+        args.cols,
+        args.band,
+        psi=args.psi,
+        noise_mode=args.noise_mode,
+        class_idx=args.class_idx,
+        truncation_cutoff=args.cutoff,
     )
     _save(mixing_figure(result), args.out)
     print(f"wrote the {args.band} mixing figure to {args.out}")
@@ -182,7 +189,13 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
     G = load_generator(args.checkpoint, device=args.device)
     frames = interpolate(
-        G, args.seeds, args.steps, psi=args.psi, noise_mode=args.noise_mode, class_idx=args.class_idx
+        G,
+        args.seeds,
+        args.steps,
+        psi=args.psi,
+        noise_mode=args.noise_mode,
+        class_idx=args.class_idx,
+        truncation_cutoff=args.cutoff,
     )
     for i, frame in enumerate(frames):
         _save(Image.fromarray(frame), args.outdir / f"frame{i:05d}.png")
@@ -243,6 +256,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
         training_reals=training,
         n_fake=len(reals),  # as many as reals, so the near-duplicate threshold fits the count
         psi=args.psi,
+        truncation_cutoff=args.cutoff,
         noise_mode=args.noise_mode,
         labels=labels if G.num_classes and labels is not None else None,
         seed_start=args.seed_start,
@@ -257,6 +271,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
             G,
             list(range(args.seed_start, args.seed_start + len(reals))),
             psi=args.psi,
+            truncation_cutoff=args.cutoff,
             noise_mode=args.noise_mode,
             class_idx=args.class_idx,
         )
@@ -279,6 +294,12 @@ def cmd_measure(args: argparse.Namespace) -> int:
 def _add_generator_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint .pt written by train")
     p.add_argument("--psi", type=float, default=1.0, help="truncation psi (1 = none, 0 = the average image)")
+    p.add_argument(
+        "--cutoff",
+        type=int,
+        default=None,
+        help="truncate only the first N ws (the coarse styles; default all)",
+    )
     p.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
     p.add_argument(
         "--class", dest="class_idx", type=int, default=None, help="class index (conditional models)"
@@ -327,7 +348,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="write one PNG per seed")
     _add_generator_args(p)
     p.add_argument("--seeds", type=parse_seeds, required=True, help="e.g. 0-9,42")
-    p.add_argument("--cutoff", type=int, default=None, help="truncate only the first N ws")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--outdir", type=Path, required=True)
     p.set_defaults(func=cmd_generate)

@@ -208,13 +208,26 @@ def style_mix(
     device: str | torch.device | None = None,
     class_idx: int | None = None,
     batch_size: int = 16,
+    truncation_cutoff: int | None = None,
 ) -> MixResult:
     """Mix B's styles into A in one band ("coarse", "middle", "fine" or explicit w indices).
 
     With ``noise_mode="random"`` every cell uses its row (A) seed's noise, so a
-    cell differs from A only through the swapped styles.
+    cell differs from A only through the swapped styles. ``truncation_cutoff``:
+    truncate only the sources' first N ws (all when None), as ``generate_images``.
     """
-    return style_mix_bands(G, row_seeds, col_seeds, [band], psi, noise_mode, device, class_idx, batch_size)[0]
+    return style_mix_bands(
+        G,
+        row_seeds,
+        col_seeds,
+        [band],
+        psi,
+        noise_mode,
+        device,
+        class_idx,
+        batch_size,
+        truncation_cutoff=truncation_cutoff,
+    )[0]
 
 
 def style_mix_bands(
@@ -227,6 +240,7 @@ def style_mix_bands(
     device: str | torch.device | None = None,
     class_idx: int | None = None,
     batch_size: int = 16,
+    truncation_cutoff: int | None = None,
 ) -> list[MixResult]:
     """``style_mix`` for several bands at once (an exhibit's coarse, middle and
     fine grids): the sources are mapped and painted once, and every band's
@@ -243,8 +257,8 @@ def style_mix_bands(
     dev = _device_for(G, device)
     nr, nc = len(row_seeds), len(col_seeds)
     with torch.inference_mode():
-        ws_a = _mapping(G, row_seeds, psi, None, class_idx, dev, batch_size)
-        ws_b = _mapping(G, col_seeds, psi, None, class_idx, dev, batch_size)
+        ws_a = _mapping(G, row_seeds, psi, truncation_cutoff, class_idx, dev, batch_size)
+        ws_b = _mapping(G, col_seeds, psi, truncation_cutoff, class_idx, dev, batch_size)
         rows = _synthesize(G, ws_a, noise_mode, row_seeds, batch_size)
         cols = _synthesize(G, ws_b, noise_mode, col_seeds, batch_size)
         mixed = []
@@ -302,6 +316,7 @@ def interpolate(
     device: str | torch.device | None = None,
     class_idx: int | None = None,
     batch_size: int = 16,
+    truncation_cutoff: int | None = None,
 ) -> np.ndarray:
     """Frames walking linearly in w between consecutive seeds; uint8 [F, R, R, 3]
     with F = (len(seeds) - 1) * steps_per_pair + 1 (the last frame is the last seed).
@@ -317,7 +332,7 @@ def interpolate(
     G.eval()
     dev = _device_for(G, device)
     with torch.inference_mode():
-        ws = _mapping(G, seeds, psi, None, class_idx, dev, batch_size)
+        ws = _mapping(G, seeds, psi, truncation_cutoff, class_idx, dev, batch_size)
         t = torch.arange(steps_per_pair, device=dev, dtype=torch.float32) / steps_per_pair
         frames = [
             torch.lerp(ws[i].unsqueeze(0), ws[i + 1].unsqueeze(0), t.view(-1, 1, 1))

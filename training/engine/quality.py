@@ -200,7 +200,9 @@ def near_duplicate_rate(fake_features: torch.Tensor, threshold: float) -> float:
 # Measuring ----------------------------------------------------------------------------------
 
 
-def image_source(generator: Any, psi: float = 1.0, noise_mode: str = "const") -> ImageSource:
+def image_source(
+    generator: Any, psi: float = 1.0, noise_mode: str = "const", truncation_cutoff: int | None = None
+) -> ImageSource:
     """``(seeds, class_idx) -> uint8 [N, R, R, 3]`` for a ``networks.Generator`` or such a callable."""
     from training.engine.networks import Generator
 
@@ -208,7 +210,14 @@ def image_source(generator: Any, psi: float = 1.0, noise_mode: str = "const") ->
         from training.engine.generate import generate_images
 
         def source(seeds: Sequence[int], class_idx: int | None) -> np.ndarray:
-            return generate_images(generator, seeds, psi=psi, noise_mode=noise_mode, class_idx=class_idx)
+            return generate_images(
+                generator,
+                seeds,
+                psi=psi,
+                truncation_cutoff=truncation_cutoff,
+                noise_mode=noise_mode,
+                class_idx=class_idx,
+            )
 
         return source
     if callable(generator):
@@ -340,6 +349,7 @@ def measure_quality(
     n_fake: int | None = None,
     seed: int = 0,
     psi: float = 1.0,
+    truncation_cutoff: int | None = None,
     labels: np.ndarray | Sequence[int] | None = None,
     class_names: Mapping[int, str] | Sequence[str] | None = None,
     noise_mode: str = "const",
@@ -351,7 +361,7 @@ def measure_quality(
     """The quality report of ``generator`` against ``held_out_reals``.
 
     ``generator``: a ``networks.Generator`` (painted with ``generate_images`` at
-    ``psi``/``noise_mode``), or any callable ``(seeds, class_idx) -> uint8 [N, R, R, 3]``.
+    ``psi``/``truncation_cutoff``/``noise_mode``, as a room is), or any callable ``(seeds, class_idx) -> uint8 [N, R, R, 3]``.
     ``held_out_reals``: uint8 ``[N, R, R, 3]`` images of the collection the model did
     not train on (at least 8). ``training_reals``: the images it trained on, for the
     copy rate (left out: no copy check). ``n_fake``: generated images (default: as
@@ -376,7 +386,7 @@ def measure_quality(
     n_fake = n_real if n_fake is None else int(n_fake)
     if n_fake < MIN_REALS:
         raise ValueError(f"measure_quality needs at least {MIN_REALS} generated images, got n_fake={n_fake}.")
-    paint = image_source(generator, psi=psi, noise_mode=noise_mode)
+    paint = image_source(generator, psi=psi, noise_mode=noise_mode, truncation_cutoff=truncation_cutoff)
     if training is None and training_reals is not None:
         training = training_features(training_reals)
     training_feats, copy_threshold = training if training is not None else (None, None)

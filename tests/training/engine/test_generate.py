@@ -145,6 +145,24 @@ def test_mixing_no_layers_is_a_and_all_layers_is_b(tiny_generator: Generator) ->
             assert np.array_equal(everything.grid[r, c], everything.cols[c])
 
 
+def test_mixing_and_interpolation_truncate_as_generate_does(tiny_generator: Generator) -> None:
+    """A room painted with its coarse styles truncated hangs exhibits and walks painted the same way:
+    the mixing sources and the walk's end frames are the room's own paintings of those seeds."""
+    with torch.no_grad():
+        tiny_generator.mapping(torch.randn(64, 32), update_w_avg=True)
+    rows, cols = [1, 2], [3, 4]
+    cut = style_mix(tiny_generator, rows, cols, "fine", psi=0.0, truncation_cutoff=2)
+    assert np.array_equal(cut.rows, generate_images(tiny_generator, rows, psi=0.0, truncation_cutoff=2))
+    assert np.array_equal(cut.cols, generate_images(tiny_generator, cols, psi=0.0, truncation_cutoff=2))
+    assert not np.array_equal(cut.rows[0], cut.rows[1])  # only the coarse styles went to the average
+    untruncated = style_mix(tiny_generator, rows, cols, "fine", psi=0.0)
+    assert np.array_equal(untruncated.rows[0], untruncated.rows[1])
+    frames = interpolate(tiny_generator, [5, 6], 3, psi=0.0, truncation_cutoff=2)
+    assert np.array_equal(
+        frames[[0, -1]], generate_images(tiny_generator, [5, 6], psi=0.0, truncation_cutoff=2)
+    )
+
+
 def test_an_exhibits_bands_painted_together_match_each_band_alone(tiny_generator: Generator) -> None:
     rows, cols = [7, 8, 9], [10, 11]
     together = style_mix_bands(tiny_generator, rows, cols, ["coarse", "middle", "fine"], psi=0.7)

@@ -182,6 +182,20 @@ def test_a_real_generator_is_measured(tiny_generator) -> None:
     assert report.swd_ratio > THRESHOLDS["swd_ratio_max"]
 
 
+def test_a_generator_is_measured_as_truncated_as_its_room_is_painted(tiny_generator) -> None:
+    """The report of a room painted with truncation is the report of those paintings: psi 0 paints
+    one picture 16 times (every one a near duplicate); truncating only the first ws leaves them distinct."""
+    import torch
+
+    with torch.no_grad():
+        tiny_generator.mapping(torch.randn(64, 32), update_w_avg=True)
+    held = paintings("portrait", range(3000, 3016))
+    one_picture = measure_quality(tiny_generator, held, n_fake=16, psi=0.0)
+    assert one_picture.near_duplicate_rate == 1.0 and "near_duplicates" in one_picture.failed
+    coarse_only = measure_quality(tiny_generator, held, n_fake=16, psi=0.0, truncation_cutoff=2)
+    assert coarse_only.near_duplicate_rate < 0.5
+
+
 def test_bad_input_names_what_is_wrong(tiny_generator) -> None:
     with pytest.raises(ValueError, match="at least 8 held-out"):
         measure_quality(tiny_generator, paintings("portrait", range(4)))
