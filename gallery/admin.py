@@ -225,10 +225,19 @@ class MixingExhibitAdmin(PublishActions, admin.ModelAdmin):
         "row_seeds",
         "col_seeds",
         "psi",
+        "truncation_cutoff",
         "noise_mode",
         "created",
     )
-    readonly_fields = ("checkpoint", "row_seeds", "col_seeds", "psi", "noise_mode", "created")
+    readonly_fields = (
+        "checkpoint",
+        "row_seeds",
+        "col_seeds",
+        "psi",
+        "truncation_cutoff",
+        "noise_mode",
+        "created",
+    )
     inlines = (MixingSourceInline, MixingGridInline)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -304,13 +304,15 @@ def build_mixing_exhibit(
     noise_mode: str = "const",
     rng: random.Random | None = None,
     genre=None,
+    truncation_cutoff: int | None = None,
 ) -> MixingExhibit:
     """A style-mixing exhibit (StyleGAN paper, Fig. 3): ``rows`` sources A,
     ``columns`` sources B, and a coarse, a middle and a fine grid. The sources
     are the farthest apart of a pool of candidates (in the quality report's
     feature space), so rows and columns differ visibly; what each band did is
     measured and kept for the page's text. It hangs in ``genre``'s room
-    (default: the run's genre), painted with that room's class."""
+    (default: the run's genre), painted with that room's class. ``psi`` truncates
+    the sources' first ``truncation_cutoff`` ws (all when None), as ``generate_artworks``."""
     from training.engine.features import embed_uint8, pairwise_distances
     from training.engine.generate import generate_images, mixing_figure, style_bands, style_mix_bands
 
@@ -322,7 +324,15 @@ def build_mixing_exhibit(
     wanted = rows + columns
     pool = (rng or random.SystemRandom()).sample(range(MAX_SEED), min(MAX_POOL, POOL_FACTOR * wanted))
     pool_features = embed_uint8(
-        generate_images(G, pool, psi=psi, noise_mode=noise_mode, device=device, class_idx=room.class_idx)
+        generate_images(
+            G,
+            pool,
+            psi=psi,
+            truncation_cutoff=truncation_cutoff,
+            noise_mode=noise_mode,
+            device=device,
+            class_idx=room.class_idx,
+        )
     )
     chosen = farthest_apart(pairwise_distances(pool_features, pool_features).numpy(), wanted)
     row_picks, col_picks = split_sources(chosen, rows, columns)
@@ -337,6 +347,7 @@ def build_mixing_exhibit(
         noise_mode=noise_mode,
         device=device,
         class_idx=room.class_idx,
+        truncation_cutoff=truncation_cutoff,
     )
     row_features = embed_uint8(results[0].rows).numpy()
     col_features = embed_uint8(results[0].cols).numpy()
@@ -361,6 +372,7 @@ def build_mixing_exhibit(
             row_seeds=row_seeds,
             col_seeds=col_seeds,
             psi=psi,
+            truncation_cutoff=truncation_cutoff,
             noise_mode=noise_mode,
             band_measures=measures,
             published=room.published,

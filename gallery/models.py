@@ -230,6 +230,8 @@ class MixingExhibit(models.Model):
     row_seeds = models.JSONField(_("seeds of sources A (rows)"), default=list)
     col_seeds = models.JSONField(_("seeds of sources B (columns)"), default=list)
     psi = models.FloatField(_("truncation ψ"), default=1.0)
+    # The sources' first N ws truncated (the coarse styles), the rest as drawn; empty: all of them.
+    truncation_cutoff = models.PositiveSmallIntegerField(_("truncation cutoff"), null=True, blank=True)
     noise_mode = models.CharField(
         _("noise mode"), max_length=10, choices=NoiseMode.choices, default=NoiseMode.CONST
     )

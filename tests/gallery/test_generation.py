@@ -341,3 +341,26 @@ def test_mixing_exhibit_sources_are_far_apart_and_its_text_says_what_it_measured
     change = round(100 * measures[strongest]["change"])
     assert f"the {strongest} band changed the paintings most: they moved {change}% of the way" in body
     assert "coarse styles bring B's pose" not in body  # not the paper's faces
+
+
+def test_an_exhibit_painted_with_coarse_truncation_records_and_shows_it(checkpoint, client):
+    from training.engine.checkpoint import load_generator
+    from training.engine.generate import generate_images
+
+    exhibit = build_mixing_exhibit(checkpoint, rows=2, columns=2, psi=0.5, truncation_cutoff=4)
+    exhibit = MixingExhibit.objects.get(pk=exhibit.pk)
+    assert (exhibit.psi, exhibit.truncation_cutoff) == (0.5, 4)
+    # Its sources are the paintings those seeds make so truncated (as the room's artworks are), not
+    # the fully truncated ones (the sources are stored as JPEG: compared within its loss).
+    G = load_generator(checkpoint.file.path)
+    cut = generate_images(G, exhibit.row_seeds, psi=0.5, truncation_cutoff=4).astype(float)
+    full = generate_images(G, exhibit.row_seeds, psi=0.5).astype(float)
+    stored = np.stack(
+        [stored_pixels(s.image.name) for s in exhibit.sources.filter(axis="row").order_by("position")]
+    ).astype(float)
+    assert np.abs(stored - cut).mean() < np.abs(stored - full).mean() / 2
+    body = client.get(f"/exhibits/{exhibit.pk}/").content.decode()
+    assert "0.50 (first 4 layers)" in body
+    plain = build_mixing_exhibit(checkpoint, rows=1, columns=1, psi=0.5)
+    assert plain.truncation_cutoff is None
+    assert "first 4 layers" not in client.get(f"/exhibits/{plain.pk}/").content.decode()
