@@ -125,8 +125,12 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
             # The CPU-trained landscape model (60 kimg) paints the three distinct paintings asked for.
             assert artworks.count() == 3, genre.slug
         assert {a.checkpoint_id for a in artworks} == {checkpoint.pk}
-        assert all(a.image and a.psi == 1.0 for a in artworks)
-        assert MixingExhibit.objects.filter(genre=genre, published=True, checkpoint=checkpoint).count() == 1
+        # Each room is painted as DEMO_TRUNCATION says: the portraits with their coarse styles
+        # truncated, the other rooms untruncated; the artworks and the exhibit record it.
+        psi, cutoff = (0.5, 4) if genre.slug == "portrait" else (1.0, None)
+        assert all(a.image and a.psi == psi and a.truncation_cutoff == cutoff for a in artworks)
+        exhibit = MixingExhibit.objects.get(genre=genre, published=True, checkpoint=checkpoint)
+        assert (exhibit.psi, exhibit.truncation_cutoff) == (psi, cutoff)
 
     watch = TrainingRun.objects.get(genre__slug="landscape", status="queued")
     assert watch.started_by == admin
