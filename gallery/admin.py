@@ -282,8 +282,8 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
     """Each room's refresh schedule; also serves the checkpoint buttons (publish,
     paint, mix) that the training run's page shows."""
 
-    list_display = ("genre", "enabled", "every_hours", "count", "psi", "last_queued")
-    list_editable = ("enabled", "every_hours", "count", "psi")
+    list_display = ("genre", "enabled", "every_hours", "count", "psi", "truncation_cutoff", "last_queued")
+    list_editable = ("enabled", "every_hours", "count", "psi", "truncation_cutoff")
     readonly_fields = ("last_queued",)
 
     def get_urls(self):
@@ -415,7 +415,12 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
             checkpoint_id,
             GenerateForm,
             lambda checkpoint, data, user, genre: services.queue_generation(
-                checkpoint, data["count"], data["psi"], user=user, genre=genre
+                checkpoint,
+                data["count"],
+                data["psi"],
+                user=user,
+                genre=genre,
+                truncation_cutoff=data["cutoff"],
             ),
             lambda checkpoint, data, rooms: (
                 gettext("%(count)d paintings from %(checkpoint)s are queued for a GPU worker.")

@@ -16,6 +16,7 @@ class RoomForm(forms.Form):
 
     def __init__(self, *args: Any, checkpoint=None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.checkpoint = checkpoint
         rooms = checkpoint.run.rooms if checkpoint is not None else []
         if len(rooms) > 1:
             self.fields["genre"] = forms.ModelChoiceField(
@@ -34,6 +35,25 @@ class RoomForm(forms.Form):
 class GenerateForm(RoomForm):
     count = forms.IntegerField(min_value=1, max_value=1000, initial=16, label=_("Paintings"))
     psi = forms.FloatField(min_value=0.0, max_value=2.0, initial=0.7, label=_("Truncation ψ"))
+    cutoff = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label=_("on the first style layers"),
+        help_text=_("ψ applies to the first N style layers only (the coarse ones); empty: to all of them."),
+        widget=forms.NumberInput(attrs={"size": 3, "placeholder": _("all")}),
+    )
+
+    def clean_cutoff(self) -> int | None:
+        cutoff = self.cleaned_data.get("cutoff")
+        resolution = self.checkpoint.run.resolution if self.checkpoint is not None else None
+        if cutoff is not None and resolution:
+            layers = 2 * (int(resolution).bit_length() - 1) - 2  # num_ws of a StyleGAN2 at that size
+            if cutoff > layers:
+                raise forms.ValidationError(
+                    _("This %(resolution)d px model has %(layers)d style layers; %(cutoff)d is more."),
+                    params={"resolution": resolution, "layers": layers, "cutoff": cutoff},
+                )
+        return cutoff
 
 
 class MixingForm(RoomForm):

@@ -392,6 +392,8 @@ class PaintingRequest(models.Model):
     )
     count = models.PositiveIntegerField(_("paintings"), default=0)
     psi = models.FloatField(_("truncation ψ"), default=0.7)
+    # ψ applies to the first N ws only (the coarse styles); empty: to all of them.
+    truncation_cutoff = models.PositiveSmallIntegerField(_("truncation cutoff"), null=True, blank=True)
     rows = models.PositiveSmallIntegerField(_("rows"), default=0)
     columns = models.PositiveSmallIntegerField(_("columns"), default=0)
     status = models.CharField(

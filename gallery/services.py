@@ -102,17 +102,24 @@ def room_of(checkpoint: Checkpoint, genre: Genre | None) -> Genre:
 
 
 def queue_generation(
-    checkpoint: Checkpoint, count: int, psi: float, user=None, genre: Genre | None = None
+    checkpoint: Checkpoint,
+    count: int,
+    psi: float,
+    user=None,
+    genre: Genre | None = None,
+    truncation_cutoff: int | None = None,
 ) -> PaintingRequest:
     """Ask a GPU worker for ``count`` artworks from ``checkpoint`` for
-    ``genre``'s room (default: its run's genre): saved as a queued request,
-    sent after commit (``museum.queueing``)."""
+    ``genre``'s room (default: its run's genre), ``psi`` applied to the first
+    ``truncation_cutoff`` ws (all when None): saved as a queued request, sent
+    after commit (``museum.queueing``)."""
     request = PaintingRequest.objects.create(
         kind=PaintingRequest.Kind.ARTWORKS,
         checkpoint=checkpoint,
         genre=room_of(checkpoint, genre),
         count=count,
         psi=psi,
+        truncation_cutoff=truncation_cutoff,
         requested_by=user,
     )
     _send(request)
@@ -123,13 +130,18 @@ def queue_mixing_exhibit(
     checkpoint: Checkpoint, rows: int, columns: int, user=None, genre: Genre | None = None
 ) -> PaintingRequest:
     """Ask a GPU worker for a style-mixing exhibit from ``checkpoint`` for
-    ``genre``'s room (see :func:`queue_generation`)."""
+    ``genre``'s room (see :func:`queue_generation`), its sources painted as the
+    room's refresh schedule paints the room (its ψ and truncation cutoff)."""
+    room = room_of(checkpoint, genre)
+    schedule = GenerationSchedule.objects.filter(genre=room).first() or GenerationSchedule()
     request = PaintingRequest.objects.create(
         kind=PaintingRequest.Kind.EXHIBIT,
         checkpoint=checkpoint,
-        genre=room_of(checkpoint, genre),
+        genre=room,
         rows=rows,
         columns=columns,
+        psi=schedule.psi,
+        truncation_cutoff=schedule.truncation_cutoff,
         requested_by=user,
     )
     _send(request)
@@ -173,11 +185,25 @@ def carry_out(request_id: int) -> str:
     genre = request.genre or checkpoint.run.genre
     try:
         if request.kind == PaintingRequest.Kind.EXHIBIT:
-            made = [build_mixing_exhibit(checkpoint, request.rows, request.columns, genre=genre).pk]
+            exhibit = build_mixing_exhibit(
+                checkpoint,
+                request.rows,
+                request.columns,
+                psi=request.psi,
+                truncation_cutoff=request.truncation_cutoff,
+                genre=genre,
+            )
+            made = [exhibit.pk]
         else:
             made = [
                 artwork.pk
-                for artwork in generate_artworks(checkpoint, request.count, psi=request.psi, genre=genre)
+                for artwork in generate_artworks(
+                    checkpoint,
+                    request.count,
+                    psi=request.psi,
+                    truncation_cutoff=request.truncation_cutoff,
+                    genre=genre,
+                )
             ]
     except Exception as exc:  # recorded on the request for staff, and logged with its traceback
         logger.exception("Painting request %s failed", request_id)
@@ -211,7 +237,13 @@ def queue_due_refreshes(now: datetime | None = None) -> list[int]:
             ).update(last_queued=now)
             if not claimed:
                 continue
-            queue_generation(checkpoint, schedule.count, schedule.psi, genre=schedule.genre)
+            queue_generation(
+                checkpoint,
+                schedule.count,
+                schedule.psi,
+                genre=schedule.genre,
+                truncation_cutoff=schedule.truncation_cutoff,
+            )
         logger.info(
             "Room %s: queued %d paintings from checkpoint %s",
             schedule.genre.slug,

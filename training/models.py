@@ -298,6 +298,12 @@ class GenerationSchedule(models.Model):
     every_hours = models.PositiveIntegerField(_("every (hours)"), default=24)
     count = models.PositiveIntegerField(_("paintings per batch"), default=16)
     psi = models.FloatField(_("truncation ψ"), default=0.7)
+    truncation_cutoff = models.PositiveSmallIntegerField(
+        _("truncation cutoff"),
+        null=True,
+        blank=True,
+        help_text=_("Truncate only the first N style layers (the coarse ones); empty: all of them."),
+    )
     last_queued = models.DateTimeField(_("last queued"), null=True, blank=True)
 
     class Meta:

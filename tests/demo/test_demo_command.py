@@ -14,7 +14,7 @@ from gallery.models import Artwork, Genre, MixingExhibit
 from scraper.models import CrawlJob, ScrapedImage
 from scraper.samplemuseum.server import ARTIST
 from tests.conftest import test_database_url as worker_database_url
-from training.models import Checkpoint, TrainingRun
+from training.models import Checkpoint, GenerationSchedule, TrainingRun
 
 pytestmark = pytest.mark.slow
 
@@ -130,6 +130,11 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
         assert all(a.image and a.psi == psi and a.truncation_cutoff == cutoff for a in artworks)
         exhibit = MixingExhibit.objects.get(genre=genre, published=True, checkpoint=checkpoint)
         assert (exhibit.psi, exhibit.truncation_cutoff) == (psi, cutoff)
+        # The room's refresh schedule paints it the same way, and not again until a period has passed
+        # (beat must not hang a batch at the schedule's default psi minutes after `make run`).
+        schedule = GenerationSchedule.objects.get(genre=genre)
+        assert (schedule.psi, schedule.truncation_cutoff) == (psi, cutoff)
+        assert not schedule.is_due()
 
     watch = TrainingRun.objects.get(genre__slug="landscape", status="queued")
     assert watch.started_by == admin

@@ -191,7 +191,9 @@ def test_mixing_exhibit_has_coarse_middle_and_fine_grids_with_sources(checkpoint
 def test_refresh_rooms_paints_rooms_that_are_due(checkpoint, django_capture_on_commit_callbacks):
     from museum.celery import app
 
-    schedule = GenerationSchedule.objects.create(genre=checkpoint.run.genre, every_hours=24, count=2, psi=0.5)
+    schedule = GenerationSchedule.objects.create(
+        genre=checkpoint.run.genre, every_hours=24, count=2, psi=0.5, truncation_cutoff=2
+    )
     app.conf.task_always_eager = True  # run the queued painting here, in this process
     try:
         with django_capture_on_commit_callbacks(execute=True):
@@ -200,7 +202,8 @@ def test_refresh_rooms_paints_rooms_that_are_due(checkpoint, django_capture_on_c
             assert refresh_rooms() == []  # not due again for 24 hours
     finally:
         app.conf.task_always_eager = False
-    assert list(Artwork.objects.values_list("seed", "psi")) == [(1, 0.5), (0, 0.5)]
+    # Painted as the schedule says: psi 0.5 on the first 2 ws.
+    assert list(Artwork.objects.values_list("seed", "psi", "truncation_cutoff")) == [(1, 0.5, 2), (0, 0.5, 2)]
     schedule.refresh_from_db()
     assert schedule.last_queued is not None
 

@@ -71,3 +71,44 @@ def test_a_mixing_exhibit_request_is_built_once_however_often_it_is_delivered(
     assert build_mixing_exhibit(request.pk) == "skipped"  # a redelivery does nothing
     request.refresh_from_db()
     assert request.status == "succeeded" and request.made == [MixingExhibit.objects.get().pk]
+
+
+@pytest.mark.django_db
+def test_staff_choose_how_many_style_layers_psi_truncates(
+    client,
+    checkpoint,  # noqa: F811 - the imported fixture
+    django_capture_on_commit_callbacks,
+):
+    from gallery.tasks import generate_artworks
+
+    client.force_login(
+        make_staff("staff", perms=("training.publish_checkpoint", "training.view_trainingrun"))
+    )
+    url = reverse("admin:training_checkpoint_generate", args=[checkpoint.pk])
+    page = client.get(reverse("admin:training_trainingrun_change", args=[checkpoint.run_id])).content.decode()
+    assert 'name="cutoff"' in page
+    with django_capture_on_commit_callbacks(execute=False):  # no broker here: the task is run below
+        client.post(url, {"count": "2", "psi": "0.5", "cutoff": "2"})
+        # The tiny 32-px model has 8 style layers: 9 is refused, and nothing is queued.
+        refused = client.post(url, {"count": "2", "psi": "0.5", "cutoff": "9"}, follow=True).content.decode()
+    assert "This 32 px model has 8 style layers; 9 is more." in refused
+    request = PaintingRequest.objects.get()
+    assert (request.psi, request.truncation_cutoff) == (0.5, 2)
+    assert generate_artworks(request.pk) == "succeeded"
+    assert set(Artwork.objects.values_list("psi", "truncation_cutoff")) == {(0.5, 2)}
+
+
+@pytest.mark.django_db
+def test_a_mixing_exhibit_is_painted_as_its_room_is(
+    checkpoint,  # noqa: F811 - the imported fixture
+    django_capture_on_commit_callbacks,
+):
+    from gallery.tasks import build_mixing_exhibit
+    from training.models import GenerationSchedule
+
+    GenerationSchedule.objects.create(genre=checkpoint.run.genre, psi=0.5, truncation_cutoff=4)
+    with django_capture_on_commit_callbacks(execute=False):
+        request = services.queue_mixing_exhibit(checkpoint, rows=1, columns=2)
+    assert build_mixing_exhibit(request.pk) == "succeeded"
+    exhibit = MixingExhibit.objects.get()
+    assert (exhibit.psi, exhibit.truncation_cutoff) == (0.5, 4)

@@ -32,12 +32,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from tqdm import tqdm
 
 from gallery.models import Artwork, Genre, MixingExhibit
 from scraper.models import CrawlJob, ScrapedImage, Source
 from scraper.outcomes import outcome_label
-from training.models import Checkpoint, TrainingRun
+from training.models import Checkpoint, GenerationSchedule, TrainingRun
 
 DEMO_CHECKPOINT_DIR = Path(settings.BASE_DIR) / "training" / "demo"
 # Marks the runs this command registers for shipped checkpoints (they were
@@ -337,6 +338,11 @@ class Command(BaseCommand):
         psi, cutoff = DEMO_TRUNCATION.get(genre.slug, UNTRUNCATED)
         have = Artwork.objects.filter(checkpoint=checkpoint).count()
         if have < artworks:
+            # The room's refresh schedule (made by publishing) paints as the demo does, and its next
+            # batch is due a full period after this one: not minutes after `make run`, at its default ψ.
+            GenerationSchedule.objects.filter(genre=genre).update(
+                psi=psi, truncation_cutoff=cutoff, last_queued=timezone.now()
+            )
             try:
                 generate_artworks(checkpoint, artworks - have, psi=psi, truncation_cutoff=cutoff)
             except NotEnoughDistinctPaintings as exc:
