@@ -155,7 +155,10 @@ class ArtworkAdmin(BoundedDateHierarchyMixin, PublishActions, admin.ModelAdmin):
     @admin.display(description=_("provenance"))
     def provenance(self, obj: Artwork) -> str:
         where = str(obj.checkpoint) if obj.checkpoint else _("no checkpoint")
-        return f"{where} · seed {obj.seed} · ψ {obj.psi:g} · {obj.get_noise_mode_display()}"
+        psi = f"ψ {obj.psi:g}"
+        if obj.truncation_cutoff is not None:
+            psi += " " + gettext("(first %(cutoff)s layers)") % {"cutoff": obj.truncation_cutoff}
+        return f"{where} · seed {obj.seed} · {psi} · {obj.get_noise_mode_display()}"
 
 
 class ExhibitPartInline(admin.TabularInline):

@@ -44,10 +44,12 @@ class GenerateForm(RoomForm):
     )
 
     def clean_cutoff(self) -> int | None:
+        from training.engine.config import NetworkConfig
+
         cutoff = self.cleaned_data.get("cutoff")
         resolution = self.checkpoint.run.resolution if self.checkpoint is not None else None
         if cutoff is not None and resolution:
-            layers = 2 * (int(resolution).bit_length() - 1) - 2  # num_ws of a StyleGAN2 at that size
+            layers = NetworkConfig(resolution=int(resolution)).num_ws
             if cutoff > layers:
                 raise forms.ValidationError(
                     _("This %(resolution)d px model has %(layers)d style layers; %(cutoff)d is more."),

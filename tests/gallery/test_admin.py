@@ -86,6 +86,15 @@ def test_artwork_change_page_keeps_provenance_read_only(client):
     assert art.title == "Renamed" and art.seed == 31337 and art.psi == pytest.approx(0.6)
 
 
+def test_the_artwork_list_says_on_how_many_layers_psi_was_applied(client):
+    make_artwork(seed=41, psi=0.5, truncation_cutoff=4)
+    make_artwork(seed=42, psi=0.7)
+    client.force_login(make_staff(perms=("gallery.view_artwork",)))
+    body = client.get(ARTWORKS).content.decode()
+    assert "seed 41 · ψ 0.5 (first 4 layers)" in body
+    assert "seed 42 · ψ 0.7 ·" in body
+
+
 def test_exhibit_admin_publishes_and_previews_grids(client):
     exhibit = make_exhibit(published=False)
     client.force_login(make_staff(perms=("gallery.view_mixingexhibit", "gallery.change_mixingexhibit")))
