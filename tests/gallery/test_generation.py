@@ -350,20 +350,23 @@ def test_an_exhibit_painted_with_coarse_truncation_records_and_shows_it(checkpoi
     from training.engine.checkpoint import load_generator
     from training.engine.generate import generate_images
 
-    exhibit = build_mixing_exhibit(checkpoint, rows=2, columns=2, psi=0.5, truncation_cutoff=4)
+    # psi 0: truncated on every layer, every source would be the one average painting.
+    exhibit = build_mixing_exhibit(
+        checkpoint, rows=2, columns=2, psi=0.0, truncation_cutoff=4, rng=random.Random(3)
+    )
     exhibit = MixingExhibit.objects.get(pk=exhibit.pk)
-    assert (exhibit.psi, exhibit.truncation_cutoff) == (0.5, 4)
+    assert (exhibit.psi, exhibit.truncation_cutoff) == (0.0, 4)
     # Its sources are the paintings those seeds make so truncated (as the room's artworks are), not
     # the fully truncated ones (the sources are stored as JPEG: compared within its loss).
     G = load_generator(checkpoint.file.path)
-    cut = generate_images(G, exhibit.row_seeds, psi=0.5, truncation_cutoff=4).astype(float)
-    full = generate_images(G, exhibit.row_seeds, psi=0.5).astype(float)
+    cut = generate_images(G, exhibit.row_seeds, psi=0.0, truncation_cutoff=4).astype(float)
+    full = generate_images(G, exhibit.row_seeds, psi=0.0).astype(float)
     stored = np.stack(
         [stored_pixels(s.image.name) for s in exhibit.sources.filter(axis="row").order_by("position")]
     ).astype(float)
     assert np.abs(stored - cut).mean() < np.abs(stored - full).mean() / 2
     body = client.get(f"/exhibits/{exhibit.pk}/").content.decode()
-    assert "0.50 (first 4 layers)" in body
+    assert "0.00 (first 4 layers)" in body
     plain = build_mixing_exhibit(checkpoint, rows=1, columns=1, psi=0.5)
     assert plain.truncation_cutoff is None
     assert "first 4 layers" not in client.get(f"/exhibits/{plain.pk}/").content.decode()
