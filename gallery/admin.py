@@ -26,7 +26,7 @@ from training.checkpoint_quality import publish_warnings, report_view, side_by_s
 from training.models import Checkpoint, GenerationSchedule
 
 from . import services
-from .forms import GenerateForm, MixingForm
+from .forms import GenerateForm, MixingForm, PublishForm
 from .models import Artwork, Genre, MixingExhibit, MixingGrid, MixingSource, PaintingRequest
 
 PUBLISH_PERM = "training.publish_checkpoint"
@@ -358,9 +358,8 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
 
     def publish_view(self, request: HttpRequest, checkpoint_id: int) -> HttpResponse:
         checkpoint = self._checkpoint(request, checkpoint_id)
-        form = GenerateForm(request.POST)
+        form = PublishForm(request.POST)
         first_batch = form.cleaned_data["count"] if form.is_valid() and request.POST.get("first_batch") else 0
-        psi = form.cleaned_data["psi"] if form.is_valid() else 0.7
         reviews = self._room_reviews(checkpoint)
         warnings = [w for review in reviews for w in review["warnings"]]
         rooms = ", ".join(g.display_name for g in checkpoint.run.rooms)
@@ -376,14 +375,10 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
                 "warnings": warnings,
                 "first_batch": first_batch,
                 "count": form.cleaned_data["count"] if form.is_valid() else 16,
-                "psi": psi,
             }
             return TemplateResponse(request, "admin/training/checkpoint/publish_confirm.html", context)
         services.publish_checkpoint(checkpoint, user=request.user, confirmed_warnings=warnings)
-        queued = [
-            services.queue_generation(checkpoint, first_batch, psi, user=request.user, genre=genre)
-            for genre in (checkpoint.run.rooms if first_batch else [])
-        ]
+        queued = services.queue_first_batches(checkpoint, first_batch, user=request.user) if first_batch else []
         messages.success(
             request,
             ngettext(

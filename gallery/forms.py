@@ -58,6 +58,13 @@ class GenerateForm(RoomForm):
         return cutoff
 
 
+class PublishForm(forms.Form):
+    """Publishing's first batch: how many paintings per room (each room is
+    painted as its refresh schedule says: ``services.queue_first_batches``)."""
+
+    count = forms.IntegerField(min_value=1, max_value=1000, initial=16, label=_("Paintings"))
+
+
 class MixingForm(RoomForm):
     rows = forms.IntegerField(min_value=1, max_value=8, initial=3, label=_("Rows (sources A)"))
     columns = forms.IntegerField(min_value=1, max_value=8, initial=4, label=_("Columns (sources B)"))

@@ -55,13 +55,12 @@ def paints_room(checkpoint: Checkpoint, genre: Genre) -> bool:
 def publish_checkpoint(
     checkpoint: Checkpoint,
     first_batch: int = 0,
-    psi: float = 0.7,
     user=None,
     confirmed_warnings: Sequence[str] = (),
 ) -> Checkpoint:
     """Make ``checkpoint`` the one its rooms are painted from (its genre's, or
     each class's room for a class-conditional model), and optionally queue a
-    first batch of paintings for each. One checkpoint paints a room: one that
+    first batch of paintings for each (:func:`queue_first_batches`). One checkpoint paints a room: one that
     no longer paints any room is unpublished. Records who published it, when,
     and the warnings they confirmed (see
     ``training.checkpoint_quality.publish_warnings``)."""
@@ -79,9 +78,34 @@ def publish_checkpoint(
                 Checkpoint.objects.filter(pk=other.pk).update(published=False)
         for genre in rooms:
             GenerationSchedule.objects.get_or_create(genre_id=genre.pk)
-            if first_batch > 0:
-                queue_generation(checkpoint, first_batch, psi, user=user, genre=genre)
+        if first_batch > 0:
+            queue_first_batches(checkpoint, first_batch, user=user)
     return checkpoint
+
+
+def queue_first_batches(checkpoint: Checkpoint, count: int, user=None) -> list[PaintingRequest]:
+    """Queue ``count`` paintings from a newly published ``checkpoint`` for each
+    of its rooms, painted as the room's refresh schedule paints it (its ψ and
+    truncation cutoff: a room whose schedule truncates only the coarse styles
+    is not repainted at ψ on every layer), and start the schedule's period now,
+    so beat's next refresh does not queue a second batch minutes later."""
+    now = timezone.now()
+    requests = []
+    with transaction.atomic():
+        for genre in checkpoint.run.rooms:
+            schedule, _created = GenerationSchedule.objects.get_or_create(genre_id=genre.pk)
+            requests.append(
+                queue_generation(
+                    checkpoint,
+                    count,
+                    schedule.psi,
+                    user=user,
+                    genre=genre,
+                    truncation_cutoff=schedule.truncation_cutoff,
+                )
+            )
+            GenerationSchedule.objects.filter(pk=schedule.pk).update(last_queued=now)
+    return requests
 
 
 def room_of(checkpoint: Checkpoint, genre: Genre | None) -> Genre:

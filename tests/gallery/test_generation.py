@@ -211,6 +211,60 @@ def test_refresh_rooms_paints_rooms_that_are_due(checkpoint, django_capture_on_c
     assert refresh_rooms() == []
 
 
+def test_publishing_with_a_first_batch_paints_as_the_room_schedule_says_and_starts_its_period(
+    checkpoint, client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from museum.celery import app
+    from tests.training.runs_factories import user_in_group
+
+    # The room truncates its coarse styles only; publishing used to paint its
+    # first batch at the button's ψ 0.7 on every layer and leave the schedule due,
+    # so beat's next refresh painted a second batch minutes later.
+    Checkpoint.objects.filter(pk=checkpoint.pk).update(published=False)
+    GenerationSchedule.objects.create(genre=checkpoint.run.genre, count=5, psi=0.5, truncation_cutoff=2)
+    client.force_login(user_in_group("staff", "Staff"))
+    url = reverse("admin:training_checkpoint_publish", args=[checkpoint.pk])
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            done = client.post(url, {"first_batch": "1", "count": "2", "confirm": "1"})
+        assert done.status_code == 302
+        with django_capture_on_commit_callbacks(execute=True):
+            assert refresh_rooms() == []  # the period started with the first batch
+    finally:
+        app.conf.task_always_eager = False
+    checkpoint.refresh_from_db()
+    assert checkpoint.published
+    assert sorted(Artwork.objects.values_list("seed", "psi", "truncation_cutoff")) == [(0, 0.5, 2), (1, 0.5, 2)]
+    assert GenerationSchedule.objects.get(genre=checkpoint.run.genre).last_queued is not None
+
+
+def test_publishing_to_a_room_without_a_schedule_gives_it_one_that_is_not_due(
+    checkpoint, django_capture_on_commit_callbacks
+):
+    from gallery import services
+    from museum.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.publish_checkpoint(checkpoint, first_batch=2)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert refresh_rooms() == []
+    finally:
+        app.conf.task_always_eager = False
+    schedule = GenerationSchedule.objects.get(genre=checkpoint.run.genre)
+    assert schedule.last_queued is not None and (schedule.psi, schedule.truncation_cutoff) == (0.7, None)
+    assert sorted(Artwork.objects.values_list("seed", "psi", "truncation_cutoff")) == [(0, 0.7, None), (1, 0.7, None)]
+
+    # Without a first batch the room has nothing new on its walls: its schedule stays due.
+    GenerationSchedule.objects.all().delete()
+    services.publish_checkpoint(checkpoint)
+    assert GenerationSchedule.objects.get(genre=checkpoint.run.genre).is_due()
+
+
 # The room guards ---------------------------------------------------------------------------
 
 
