@@ -6,7 +6,9 @@
 # Env: PY (python), WORK (scratch folder), PER_GENRE (paintings, seeds 0..N-1), RES (64 or 128),
 #      KIMG (at most), MINUTES (training time limit of each model; the four train at once),
 #      DEVICE, EXTRA (more `train` flags, e.g. the tiny sizes of bench/gpu_run.sh's dry run),
-#      ONLY=data (paint and pack only, so a caller can overlap it with GPU work), GENRES (which of the four).
+#      ONLY=data (paint and pack only, so a caller can overlap it with GPU work), GENRES (which of the four),
+#      HELD_OUT (seeds never trained on, default 3000-3599: the quality report's standard and selection
+#      sets; only a PER_GENRE above 3000 paints them, and they are left out of the pack).
 # The shipped <genre>-64.pt were all trained on a 2-core CPU (exact commands in docs/demo.md):
 # portrait GENRES=portrait alone, a wider network and D's minibatch-stddev group over the whole
 # batch (--mbstd-group 16), 85 minutes, then resumed to 90 kimg (its 85-kimg checkpoint);
@@ -24,13 +26,15 @@ KIMG=${KIMG:-2000}
 MINUTES=${MINUTES:-5}
 DEVICE=${DEVICE:-auto}
 EXTRA=${EXTRA:-}
+HELD_OUT=${HELD_OUT:-3000-3599}
 GENRES=${GENRES:-"portrait flower-still-life landscape cityscape"}
 mkdir -p "$WORK/packs" "$WORK/runs" "$OUT"
 
-# 1. The training set: the painter's seeds 0..PER_GENRE-1 of each genre at RES px.
+# 1. The training set: the painter's seeds 0..PER_GENRE-1 of each genre at RES px, less HELD_OUT.
 for g in $GENRES; do
   if [ ! -f "$WORK/packs/$g-$RES.pack" ]; then
     ( "$PY" -m scraper.samplemuseum --export "$WORK/data" --per-genre "$PER_GENRE" --size "$RES" --genres "$g" \
+      && for s in $(seq "${HELD_OUT%-*}" "${HELD_OUT#*-}"); do rm -f "$WORK/data/$g/$(printf %06d "$s").png"; done \
       && "$PY" -m training pack "$WORK/data/$g" --out "$WORK/packs/$g-$RES.pack" --resolution "$RES" \
            --no-progress ) &
   fi
