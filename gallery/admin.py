@@ -378,7 +378,9 @@ class GenerationScheduleAdmin(admin.ModelAdmin):
             }
             return TemplateResponse(request, "admin/training/checkpoint/publish_confirm.html", context)
         services.publish_checkpoint(checkpoint, user=request.user, confirmed_warnings=warnings)
-        queued = services.queue_first_batches(checkpoint, first_batch, user=request.user) if first_batch else []
+        queued = (
+            services.queue_first_batches(checkpoint, first_batch, user=request.user) if first_batch else []
+        )
         messages.success(
             request,
             ngettext(

@@ -237,7 +237,10 @@ def test_publishing_with_a_first_batch_paints_as_the_room_schedule_says_and_star
         app.conf.task_always_eager = False
     checkpoint.refresh_from_db()
     assert checkpoint.published
-    assert sorted(Artwork.objects.values_list("seed", "psi", "truncation_cutoff")) == [(0, 0.5, 2), (1, 0.5, 2)]
+    assert sorted(Artwork.objects.values_list("seed", "psi", "truncation_cutoff")) == [
+        (0, 0.5, 2),
+        (1, 0.5, 2),
+    ]
     assert GenerationSchedule.objects.get(genre=checkpoint.run.genre).last_queued is not None
 
 
@@ -257,7 +260,10 @@ def test_publishing_to_a_room_without_a_schedule_gives_it_one_that_is_not_due(
         app.conf.task_always_eager = False
     schedule = GenerationSchedule.objects.get(genre=checkpoint.run.genre)
     assert schedule.last_queued is not None and (schedule.psi, schedule.truncation_cutoff) == (0.7, None)
-    assert sorted(Artwork.objects.values_list("seed", "psi", "truncation_cutoff")) == [(0, 0.7, None), (1, 0.7, None)]
+    assert sorted(Artwork.objects.values_list("seed", "psi", "truncation_cutoff")) == [
+        (0, 0.7, None),
+        (1, 0.7, None),
+    ]
 
     # Without a first batch the room has nothing new on its walls: its schedule stays due.
     GenerationSchedule.objects.all().delete()
