@@ -60,8 +60,8 @@ def publish_checkpoint(
 ) -> Checkpoint:
     """Make ``checkpoint`` the one its rooms are painted from (its genre's, or
     each class's room for a class-conditional model), and optionally queue a
-    first batch of paintings for each (:func:`queue_first_batches`). One checkpoint paints a room: one that
-    no longer paints any room is unpublished. Records who published it, when,
+    first batch of paintings for each (:func:`queue_first_batches`). One
+    checkpoint paints a room: one that no longer paints any room is unpublished. Records who published it, when,
     and the warnings they confirmed (see
     ``training.checkpoint_quality.publish_warnings``)."""
     with transaction.atomic():

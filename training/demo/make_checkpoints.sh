@@ -8,7 +8,7 @@
 #      DEVICE, EXTRA (more `train` flags, e.g. the tiny sizes of bench/gpu_run.sh's dry run),
 #      ONLY=data (paint and pack only, so a caller can overlap it with GPU work), GENRES (which of the four),
 #      HELD_OUT (seeds never trained on, default 3000-3599: the quality report's standard and selection
-#      sets; only a PER_GENRE above 3000 paints them, and they are left out of the pack).
+#      sets; only a PER_GENRE above 3000 paints them, and they are left out of the pack; empty: none).
 # The shipped <genre>-64.pt were all trained on a 2-core CPU (exact commands in docs/demo.md):
 # portrait GENRES=portrait alone, a wider network and D's minibatch-stddev group over the whole
 # batch (--mbstd-group 16), 85 minutes, then resumed to 90 kimg (its 85-kimg checkpoint);
@@ -34,7 +34,7 @@ mkdir -p "$WORK/packs" "$WORK/runs" "$OUT"
 for g in $GENRES; do
   if [ ! -f "$WORK/packs/$g-$RES.pack" ]; then
     ( "$PY" -m scraper.samplemuseum --export "$WORK/data" --per-genre "$PER_GENRE" --size "$RES" --genres "$g" \
-      && for s in $(seq "${HELD_OUT%-*}" "${HELD_OUT#*-}"); do rm -f "$WORK/data/$g/$(printf %06d "$s").png"; done \
+      && for s in ${HELD_OUT:+$(seq "${HELD_OUT%-*}" "${HELD_OUT#*-}")}; do rm -f "$WORK/data/$g/$(printf %06d "$s").png"; done \
       && "$PY" -m training pack "$WORK/data/$g" --out "$WORK/packs/$g-$RES.pack" --resolution "$RES" \
            --no-progress ) &
   fi
