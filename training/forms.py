@@ -53,15 +53,23 @@ def genres_with_counts():
     )
 
 
+def option_messages(spec: OptionSpec) -> tuple[str, str]:
+    """The English label and help text of one engine option on the start form, the
+    msgids its translations are found by. They are made from the engine's declaration
+    here, so `makemessages` cannot find them in the source: this project's
+    `makemessages` (training/management/commands/) adds them to the catalogue."""
+    # The engine's "none = ..." is a blank field here.
+    help_text = (spec.help[:1].upper() + spec.help[1:]).replace("none = ", "blank = ") if spec.help else ""
+    return spec.title, help_text
+
+
 def option_field(spec: OptionSpec) -> forms.Field:
     """The form field of one engine option: its type, bounds and choices from the
     option's declaration (``training.engine.option_fields``)."""
+    label, help_text = option_messages(spec)
     common: dict[str, Any] = {
-        "label": gettext(spec.title),
-        # The engine's "none = ..." is a blank field here.
-        "help_text": gettext(spec.help[:1].upper() + spec.help[1:]).replace("none = ", "blank = ")
-        if spec.help
-        else "",
+        "label": gettext(label),
+        "help_text": gettext(help_text) if help_text else "",
         "required": not spec.optional and spec.kind is not bool,
     }
     if spec.kind is bool:
