@@ -132,8 +132,8 @@ class TrainConfig:
     )
     compile: bool = option(
         False,
-        "torch.compile the main G and D passes (the lazy R1 and path-length passes stay eager: compiled "
-        "graphs have no double backward); the first steps then take minutes",
+        "compile the main G and D passes with torch.compile (the lazy R1 and path-length passes stay eager: "
+        "compiled graphs have no double backward); the first steps then take minutes",
     )
 
     def __post_init__(self) -> None:
