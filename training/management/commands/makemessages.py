@@ -9,6 +9,8 @@ to the template catalogue (the .pot) before it is merged into each language's fi
 
 from __future__ import annotations
 
+import os
+
 from django.core.management.base import CommandError
 from django.core.management.commands import makemessages
 from django.core.management.utils import popen_wrapper
@@ -50,7 +52,9 @@ class Command(makemessages.Command):
         if self.domain != "django":
             return potfiles
         extra = option_catalogue()
-        for potfile in potfiles:
+        # Only the project's catalogue (LOCALE_PATHS[0]): an app's own locale folder has no start form.
+        project = os.path.join(self.default_locale_path or "", f"{self.domain}.pot")
+        for potfile in (p for p in potfiles if os.path.abspath(p) == os.path.abspath(project)):
             with open(potfile, "a", encoding="utf-8") as fp:
                 fp.write("\n" + extra)
             # msguniq again: a message the source also has literally appears once.
