@@ -46,6 +46,15 @@ def test_every_admin_option_of_the_engine_is_a_field_of_the_form(staff_client):
     assert "Advanced options" in body
 
 
+def test_every_option_is_labelled_in_words_not_by_its_field_name(staff_client):
+    """Staff read "Generator learning rate", not "G lr" made from the field's name."""
+    body = staff_client.get(reverse(START)).content.decode()
+    for spec in option_specs():
+        if spec.admin:
+            assert spec.label, f"{spec.name} has no label of its own"
+            assert f'for="id_{spec.name}">{spec.label}:</label>' in body, spec.name
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [

@@ -32,19 +32,30 @@ class NetworkConfig:
     resolution: int = option(
         256, "square image size in px", label="Resolution", choices=RESOLUTIONS, basic=True
     )
-    z_dim: int = option(512, "size of the latent z", minimum=1, maximum=4096)
-    w_dim: int = option(512, "size of the intermediate latent w (the style)", minimum=1, maximum=4096)
-    mapping_layers: int = option(8, "layers of the mapping network z -> w", minimum=1, maximum=32)
+    z_dim: int = option(512, "size of the latent z", label="Latent z size", minimum=1, maximum=4096)
+    w_dim: int = option(
+        512, "size of the intermediate latent w (the style)", label="Style w size", minimum=1, maximum=4096
+    )
+    mapping_layers: int = option(
+        8, "layers of the mapping network z -> w", label="Mapping layers", minimum=1, maximum=32
+    )
     mapping_lr_mult: float = option(
-        0.01, "mapping network learning-rate multiplier (StyleGAN: 0.01)", minimum=1e-6, maximum=1
+        0.01,
+        "mapping network learning-rate multiplier (StyleGAN: 0.01)",
+        label="Mapping learning-rate factor",
+        minimum=1e-6,
+        maximum=1,
     )
     channel_base: int = option(
         16384,
         "feature channels at resolution r are min(channel_base / r, channel_max)",
+        label="Channel base",
         minimum=1,
         maximum=65536,
     )
-    channel_max: int = option(512, "most feature channels of any layer", minimum=1, maximum=2048)
+    channel_max: int = option(
+        512, "most feature channels of any layer", label="Most channels per layer", minimum=1, maximum=2048
+    )
     style_mode: str = option(
         "modulated",
         "modulated (StyleGAN2, no droplet artefacts) or adain (the 2018 StyleGAN)",
@@ -56,16 +67,24 @@ class NetworkConfig:
     num_classes: int = option(
         0,
         "0 = unconditional; n = a class-conditional model of n classes",
+        label="Classes",
         minimum=0,
         maximum=1000,
         admin=False,
     )
-    mbstd_group: int = option(4, "minibatch standard-deviation group size in D", minimum=1, maximum=64)
+    mbstd_group: int = option(
+        4,
+        "minibatch standard-deviation group size in D",
+        label="Minibatch-stddev group size",
+        minimum=1,
+        maximum=64,
+    )
     resampling: str = option(
         "stylegan2",
         "how blocks change resolution: 'stylegan2' (transposed 3x3 stride-2 conv + [1,3,3,1] blur in G, "
         "blur + stride-2 conv in D) or 'legacy' (the first engine's resize-then-convolve, kept so older "
         "checkpoints load)",
+        label="Resampling layers",
         choices=RESAMPLINGS,
     )
 

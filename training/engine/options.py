@@ -39,8 +39,16 @@ class TrainConfig:
         maximum=MAX_KIMG,
         basic=True,
     )
-    g_lr: float = option(0.0025, "generator learning rate (Adam)", minimum=1e-6, maximum=1.0)
-    d_lr: float = option(0.0025, "discriminator learning rate (Adam)", minimum=1e-6, maximum=1.0)
+    g_lr: float = option(
+        0.0025, "generator learning rate (Adam)", label="Generator learning rate", minimum=1e-6, maximum=1.0
+    )
+    d_lr: float = option(
+        0.0025,
+        "discriminator learning rate (Adam)",
+        label="Discriminator learning rate",
+        minimum=1e-6,
+        maximum=1.0,
+    )
     r1_gamma: float | None = option(
         None,
         "R1 weight; none = 0.0002 * resolution^2 / batch",
@@ -49,19 +57,33 @@ class TrainConfig:
         maximum=10_000.0,
         basic=True,
     )
-    r1_interval: int = option(16, "steps between lazy R1 regularisation passes", minimum=1, maximum=1000)
-    pl_weight: float = option(2.0, "path-length regularisation weight (0 = off)", minimum=0.0, maximum=100.0)
-    pl_interval: int = option(4, "steps between lazy path-length passes", minimum=1, maximum=1000)
-    style_mixing_prob: float = option(0.9, "share of steps that mix two latents", minimum=0.0, maximum=1.0)
+    r1_interval: int = option(
+        16, "steps between lazy R1 regularisation passes", label="R1 every (steps)", minimum=1, maximum=1000
+    )
+    pl_weight: float = option(
+        2.0,
+        "path-length regularisation weight (0 = off)",
+        label="Path-length weight",
+        minimum=0.0,
+        maximum=100.0,
+    )
+    pl_interval: int = option(
+        4, "steps between lazy path-length passes", label="Path length every (steps)", minimum=1, maximum=1000
+    )
+    style_mixing_prob: float = option(
+        0.9, "share of steps that mix two latents", label="Style-mixing probability", minimum=0.0, maximum=1.0
+    )
     ema_kimg: float = option(
         10.0,
         "half-life of the generator's moving average in kimg (at batch 32)",
+        label="EMA half-life (kimg)",
         minimum=0.001,
         maximum=MAX_KIMG,
     )
     ema_rampup: float | None = option(
         0.05,
         "ramp the EMA half-life up over this share of the images seen; none = no ramp",
+        label="EMA ramp-up (share of images)",
         minimum=1e-6,
         maximum=10.0,
     )
@@ -76,9 +98,15 @@ class TrainConfig:
         maximum=0.99,
         basic=True,
     )
-    ada_interval: int = option(4, "steps between ADA probability updates", minimum=1, maximum=1000)
+    ada_interval: int = option(
+        4, "steps between ADA probability updates", label="ADA update every (steps)", minimum=1, maximum=1000
+    )
     ada_kimg: float = option(
-        500.0, "kimg for ADA's probability to go from 0 to 1", minimum=0.001, maximum=MAX_KIMG
+        500.0,
+        "kimg for ADA's probability to go from 0 to 1",
+        label="ADA ramp (kimg from p 0 to 1)",
+        minimum=0.001,
+        maximum=MAX_KIMG,
     )
     mirror: bool = option(False, "random x-flips of the reals", label="Mirror (x-flips)", basic=True)
     tick_kimg: float = option(
@@ -98,9 +126,15 @@ class TrainConfig:
         basic=True,
     )
     metric_kimg: float | None = option(
-        None, "kimg between SWD measurements; none = never", minimum=0.001, maximum=MAX_KIMG
+        None,
+        "kimg between SWD measurements; none = never",
+        label="SWD every (kimg)",
+        minimum=0.001,
+        maximum=MAX_KIMG,
     )
-    metric_samples: int = option(1000, "images per side of an SWD measurement", minimum=1, maximum=100_000)
+    metric_samples: int = option(
+        1000, "images per side of an SWD measurement", label="SWD images per side", minimum=1, maximum=100_000
+    )
     seed: int = option(
         0,
         "random seed of weights, data order and latents",
@@ -109,16 +143,23 @@ class TrainConfig:
         maximum=MAX_SEED,
         basic=True,
     )
-    precision: str = option("auto", "auto = bf16/fp16 on CUDA, fp32 on the CPU", choices=PRECISIONS)
+    precision: str = option(
+        "auto", "auto = bf16/fp16 on CUDA, fp32 on the CPU", label="Number format", choices=PRECISIONS
+    )
     # The worker's TORCH_DEVICE decides for admin runs.
-    device: str = option("auto", "auto, cpu, cuda or cuda:N", admin=False)
+    device: str = option("auto", "auto, cpu, cuda or cuda:N", label="Device", admin=False)
     keep_checkpoints: int = option(
-        0, "0 = keep every checkpoint; n = only the newest n", minimum=0, maximum=100_000
+        0,
+        "0 = keep every checkpoint; n = only the newest n",
+        label="Checkpoints kept",
+        minimum=0,
+        maximum=100_000,
     )
     max_minutes: float | None = option(
         None,
         "stop (with a checkpoint) after this many minutes of this process's training, even before "
         "total_kimg: a run sized by the time a GPU is lent for; empty = no limit",
+        label="Time limit (minutes)",
         minimum=0.01,
         maximum=1e6,
     )
@@ -126,14 +167,18 @@ class TrainConfig:
         True,
         "on CUDA, hold the packed dataset in GPU memory when it fits (a quarter of the free memory at "
         "most) and gather each batch there",
+        label="Dataset in GPU memory",
     )
     channels_last: bool = option(
-        False, "on CUDA, keep weights and activations channels-last (NHWC); ignored on the CPU"
+        False,
+        "on CUDA, keep weights and activations channels-last (NHWC); ignored on the CPU",
+        label="Channels-last layout",
     )
     compile: bool = option(
         False,
         "compile the main G and D passes with torch.compile (the lazy R1 and path-length passes stay eager: "
         "compiled graphs have no double backward); the first steps then take minutes",
+        label="Compile (torch.compile)",
     )
 
     def __post_init__(self) -> None:
