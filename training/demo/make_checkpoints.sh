@@ -12,8 +12,9 @@
 # The shipped <genre>-64.pt were all trained on a 2-core CPU (exact commands in docs/demo.md):
 # portrait GENRES=portrait alone, a wider network and D's minibatch-stddev group over the whole
 # batch (--mbstd-group 16), 85 minutes, then resumed to 90 kimg (its 85-kimg checkpoint);
-# flower-still-life the same way, 100 minutes (its 66.6-kimg checkpoint); landscape and cityscape
-# each alone with the same network but group 4, 85 minutes, a checkpoint chosen by its report.
+# flower-still-life the same way, 100 minutes (its 66.6-kimg checkpoint); landscape alone with the
+# same network but group 4, 85 minutes, a checkpoint chosen by its report; cityscape the same with
+# --r1-gamma 0.4 (8x the automatic R1 weight, which kept it from collapsing), 95 minutes, its last.
 # This script's own default is group 16 since 2026-12-05 (the group-4 runs pass
 # --mbstd-group 4 in EXTRA to be made again).
 set -euo pipefail
