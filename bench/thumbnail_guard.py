@@ -22,12 +22,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scraper.samplemuseum.painter import paint
 from training.engine.checkpoint import load_generator
+from training.engine.features import pairwise_distances
 from training.engine.generate import generate_images
 
 ROOM = 24
@@ -40,7 +42,7 @@ def thumbnail(image: Image.Image, size: int) -> np.ndarray:
 
 
 def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1))
+    return pairwise_distances(torch.from_numpy(a), torch.from_numpy(b)).numpy()
 
 
 def hang(thumbs: np.ndarray, threshold: float) -> tuple[list[int], list[int]]:
