@@ -26,6 +26,10 @@ class Figure:
     digits: int
     # A change smaller than this is measurement noise, not "worse".
     tolerance: float
+    # Where a figure is best at a value rather than high or low (diversity: the
+    # collection against itself scores 1.00; above it the pictures scatter
+    # wider than paintings do), the one nearer this value is the better.
+    best_at: float | None = None
 
 
 # The figures in the order the admin lists them.
@@ -34,7 +38,14 @@ FIGURES = (
     Figure("swd_floor", gettext_lazy("SWD floor (two halves of the collection)"), False, 2, 0.0),
     Figure("precision", gettext_lazy("precision"), True, 3, 0.02),
     Figure("recall", gettext_lazy("recall"), True, 3, 0.02),
-    Figure("diversity", gettext_lazy("diversity (generated / real)"), True, 3, 0.02),
+    Figure(
+        "diversity",
+        gettext_lazy("diversity (generated / real; the collection's own is 1.00)"),
+        True,
+        3,
+        0.02,
+        best_at=1.0,
+    ),
     Figure("near_duplicate_rate", gettext_lazy("near-duplicate rate"), False, 3, 0.02),
     Figure(
         "copy_rate",
@@ -106,6 +117,8 @@ def is_worse(figure: Figure, new: float | None, old: float | None) -> bool:
         return False
     if figure.key == "swd":  # SWD's scale depends on the collection: compare the relative change
         return new > old * (1 + figure.tolerance)
+    if figure.best_at is not None:
+        return abs(new - figure.best_at) > abs(old - figure.best_at) + figure.tolerance
     if figure.higher_is_better:
         return new < old - figure.tolerance
     return new > old + figure.tolerance

@@ -68,7 +68,7 @@ def test_checkpoint_page_shows_rounded_figures_and_the_verdict_with_reasons(clie
     page = text(client.get(reverse("admin:training_checkpoint_change", args=[failing.pk])).content.decode())
     assert "Fails the quality gate (measured at 0.4 kimg)" in page
     assert "mode collapse: 88% of the 64 generated images" in page and "low recall 0.04" in page
-    assert "recall 0.043 " in page and "diversity (generated / real) 0.123 " in page
+    assert "recall 0.043 " in page and "diversity (generated / real; the collection's own is 1.00) 0.123 " in page
     assert "SWD (lower is better) 12.35 " in page and "SWD floor (two halves of the collection) 9.88 " in page
     assert "0.04321" not in page  # rounded, never 14 digits
 
@@ -123,7 +123,7 @@ def test_publishing_a_failing_checkpoint_shows_both_reports_and_asks(client, run
     page = text(asked.content.decode())
     assert f"This checkpoint ({bad})" in page and f"Published now ({good})" in page
     assert "Verdict fails passes" in page
-    assert "recall 0.043 0.723" in page and "diversity (generated / real) 0.123 0.988" in page
+    assert "recall 0.043 0.723" in page and "diversity (generated / real; the collection's own is 1.00) 0.123 0.988" in page
     assert "Its quality report fails: mode collapse" in page
     assert "The published checkpoint's report passes; this one's fails." in page
     assert "recall is 0.043, worse than 0.723 of the published checkpoint" in page
@@ -158,3 +158,23 @@ def test_publishing_a_passing_but_worse_checkpoint_asks_and_a_better_one_does_no
     assert straight.status_code == 302
     better.refresh_from_db()
     assert better.published and better.publish_warnings == []
+
+
+def test_diversity_is_judged_by_its_distance_from_the_collections_own(client, run):
+    # The collection against itself scores 1.00: a model whose pictures scatter
+    # wider (1.10) is no better than one at 1.01, and one at 0.99 is no worse.
+    published = checkpoint(run, 0.2, quality_report(kimg=0.2, diversity=1.01))
+    gallery_services.publish_checkpoint(published)
+    scattered = checkpoint(run, 0.4, quality_report(kimg=0.4, diversity=1.10))
+    near = checkpoint(run, 0.6, quality_report(kimg=0.6, diversity=0.99))
+    client.force_login(user_in_group("staff", "Staff"))
+
+    asked = client.post(reverse("admin:training_checkpoint_publish", args=[scattered.pk]))
+    assert asked.status_code == 200
+    page = text(asked.content.decode())
+    assert "own is 1.00) is 1.100, worse than 1.010 of the published checkpoint" in page
+
+    straight = client.post(reverse("admin:training_checkpoint_publish", args=[near.pk]))
+    assert straight.status_code == 302
+    near.refresh_from_db()
+    assert near.published and near.publish_warnings == []
