@@ -132,6 +132,10 @@ def test_staff_crawl_curate_train_publish_and_hang_new_paintings(browser, live_s
     page.get_by_role("link", name=re.compile("^Smoke test")).click()
     page.wait_for_url("**preset=smoke")
     page.select_option("#id_genre", label=f"{room.display_name}: {CRAWL_LIMIT} approved images")
+    # The chosen genre's own "also paint" box is ticked and fixed: it is one of the rooms anyway.
+    own = page.locator(f"input[name=also][value='{room.pk}']")
+    assert own.is_checked() and own.is_disabled()
+    assert page.locator("input[name=also]:disabled").count() == 1
     assert page.input_value("#id_resolution") == "32"
     page.fill("#id_total_kimg", str(TARGET_KIMG))
     page.fill("#id_tick_kimg", "0.04")
