@@ -1,10 +1,16 @@
-"""``/healthz``: whether the services the museum needs answer.
+"""``/healthz`` and ``/readyz``: whether the services the museum needs answer.
 
-One line per service (database, cache, broker), "ok" or "down: <why>", and
-status 503 when any is down, so a load balancer or `docker compose` takes the
-process out of rotation and an operator sees at once what to fix. The public
-pages keep working without the cache (gallery.pagecache), but it is still
-reported: pages are slower while it is down.
+``/healthz`` is for monitoring: one line per service (database, cache,
+broker), "ok" or "down: <why>", and status 503 when any is down, so an
+operator is alerted and sees at once what to fix.
+
+``/readyz`` is for the load balancer and `docker compose`: whether this
+process can serve the museum's pages. Only the database is needed for that:
+without the cache pages render uncached (gallery.pagecache), and without the
+broker visitors still walk the rooms (only new paintings and staff's tasks
+wait). A Redis outage therefore leaves every web process in rotation, its
+answer 200 with the first line naming what is degraded; a database outage
+takes it out (503).
 """
 
 from __future__ import annotations
@@ -61,3 +67,17 @@ def healthz(request: HttpRequest) -> HttpResponse:
     lines = ["down: " + ", ".join(down) if down else "ok"]
     lines += [f"{name}: {state}" for name, state in checks.items()]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain", status=503 if down else 200)
+
+
+def readyz(request: HttpRequest) -> HttpResponse:
+    checks = {"database": database(), "cache": cache_status(), "broker": broker()}
+    ready = checks["database"] == "ok"
+    degraded = [name for name, state in checks.items() if state != "ok"]
+    if not ready:
+        first = "not ready: the database is down"
+    elif degraded:
+        first = "ready, degraded: " + ", ".join(degraded)
+    else:
+        first = "ready"
+    lines = [first] + [f"{name}: {state}" for name, state in checks.items()]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain", status=200 if ready else 503)

@@ -6,7 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
 from museum.changelist import BoundedDateHierarchyMixin
-from museum.health import healthz
+from museum.health import healthz, readyz
 from museum.media import serve_media
 
 # The admin is the museum's back office, not "Django administration".
@@ -33,6 +33,7 @@ _bounded_date_hierarchies()
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     # The header's language buttons post here with no CSRF token: a token in
     # every page would give each visitor a cookie and a page of their own,
     # which no cache can share. A forged post can only change a visitor's

@@ -309,6 +309,12 @@ def test_with_the_cache_unreachable_pages_are_served_and_healthz_says_so(client,
     assert "database: ok" in body and "broker: ok" in body
     assert "cache: down: ConnectionError" in body
 
+    # The load balancer's probe keeps the process in rotation: it serves pages.
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.content.decode()
+    assert body.startswith("ready, degraded: cache\n") and "database: ok" in body
+
 
 def test_healthz_is_ok_when_everything_answers(client):
     response = client.get("/healthz")
@@ -329,6 +335,52 @@ def test_healthz_reports_an_unreachable_broker(client):
     body = response.content.decode()
     assert body.startswith("down: broker\n") and "cache: ok" in body
     assert "broker: down: OperationalError" in body
+
+
+def test_readyz_keeps_a_process_in_rotation_through_a_redis_outage(client, cache_down):
+    from museum.celery import app
+
+    saved = app.conf.broker_url
+    app.conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
+    try:
+        response = client.get("/readyz")
+        room = client.get("/rooms/portrait/")
+    finally:
+        app.conf.broker_url = saved
+    assert response.status_code == 200 and room.status_code == 200
+    body = response.content.decode()
+    assert body.startswith("ready, degraded: cache, broker\n")
+    assert "cache: down: ConnectionError" in body and "broker: down: OperationalError" in body
+
+
+def test_readyz_is_ready_when_everything_answers(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.content.decode() == "ready\ndatabase: ok\ncache: ok\nbroker: ok\n"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_takes_the_process_out_of_rotation_when_the_database_is_down(client, tmp_path):
+    from django.db import connection
+
+    saved = dict(connection.settings_dict)
+    connection.close()
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = str(tmp_path / "no such folder" / "museum.sqlite3")
+    else:
+        connection.settings_dict["PORT"] = str(closed_port())
+        connection.settings_dict["HOST"] = "127.0.0.1"
+    try:
+        response = client.get("/readyz")
+        health = client.get("/healthz")
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+    assert response.status_code == 503 and health.status_code == 503
+    body = response.content.decode()
+    assert body.startswith("not ready: the database is down\n")
+    assert "database: down: OperationalError" in body and "cache: ok" in body
 
 
 def test_a_logged_in_visitor_who_is_not_staff_gets_the_shared_page(client, page_cache):
