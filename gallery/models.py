@@ -405,6 +405,11 @@ class PaintingRequest(models.Model):
     created = models.DateTimeField(_("created"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent to the broker"), null=True, blank=True)
     started = models.DateTimeField(_("started"), null=True, blank=True)
+    # The claim (museum.heartbeat): the worker painting it renews this while it
+    # runs; a running request whose heartbeat went stale lost its worker and is
+    # queued again by the sweep, at most PAINTING_MAX_ATTEMPTS times in all.
+    heartbeat = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     finished = models.DateTimeField(_("finished"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     # The ids of the artworks or the exhibit it made.

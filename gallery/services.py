@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gallery.models import Genre, PaintingRequest
+from museum.heartbeat import Heartbeat
 from museum.queueing import resend_waiting, send_on_commit
 from training.models import Checkpoint, GenerationSchedule
 
@@ -182,10 +184,56 @@ def _send(request: PaintingRequest) -> None:
     send_on_commit(request, _task_for(request), request.pk)
 
 
+def recover_lost_requests(now: datetime | None = None) -> list[int]:
+    """Running painting requests whose worker stopped beating (killed, out of
+    memory, its node gone): queue each again, or fail it with the reason once
+    it has lost ``PAINTING_MAX_ATTEMPTS`` workers. Returns the ids queued again."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.PAINTING_STALE_SECONDS)
+    lost = PaintingRequest.objects.filter(status=PaintingRequest.Status.RUNNING).filter(
+        Q(heartbeat__lt=cutoff) | Q(heartbeat__isnull=True, started__lt=cutoff)
+    )
+    requeued = []
+    for request in lost:
+        seen = {"pk": request.pk, "status": PaintingRequest.Status.RUNNING, "attempts": request.attempts}
+        silent = int((now - (request.heartbeat or request.started)).total_seconds())
+        if request.attempts >= settings.PAINTING_MAX_ATTEMPTS:
+            failed = PaintingRequest.objects.filter(**seen).update(
+                status=PaintingRequest.Status.FAILED,
+                finished=now,
+                error=_(
+                    "The worker painting it stopped without a word %(n)d times (killed, out of memory "
+                    "or its node lost); it is not tried again. Look at the GPU workers' logs, then "
+                    "ask for it again."
+                )
+                % {"n": request.attempts},
+            )
+            if failed:
+                logger.error("Painting request %s lost %d workers; failed", request.pk, request.attempts)
+            continue
+        taken = PaintingRequest.objects.filter(**seen).update(
+            status=PaintingRequest.Status.QUEUED,
+            sent_at=None,
+            heartbeat=None,
+            error=_("Its worker stopped while painting it (not heard from for %(s)d s); queued again.")
+            % {"s": silent},
+        )
+        if taken:
+            logger.warning(
+                "Painting request %s: its worker was not heard from for %d s; queued again",
+                request.pk,
+                silent,
+            )
+            requeued.append(request.pk)
+    return requeued
+
+
 def resend_waiting_requests() -> list[int]:
-    """Send again every queued painting request no worker has taken."""
+    """Queue again the requests whose worker was lost, then send again every
+    queued painting request no worker has taken."""
     from gallery.tasks import build_mixing_exhibit, generate_artworks
 
+    recover_lost_requests()
     requests = PaintingRequest.objects.all()
     return resend_waiting(
         requests.filter(kind=PaintingRequest.Kind.ARTWORKS), generate_artworks
@@ -194,17 +242,34 @@ def resend_waiting_requests() -> list[int]:
 
 def carry_out(request_id: int) -> str:
     """Claim a queued painting request and paint it (on the GPU worker);
-    returns what happened. A request already taken is left alone."""
-    from .generation import build_mixing_exhibit, generate_artworks
-
+    returns what happened. A request already taken is left alone; one whose
+    worker was lost is queued again by :func:`recover_lost_requests`."""
     with transaction.atomic():
         request = PaintingRequest.objects.select_for_update().filter(pk=request_id).first()
         if request is None or request.status != PaintingRequest.Status.QUEUED:
             logger.info("Painting request %s is %s; nothing to do.", request_id, request and request.status)
             return "skipped"
         request.status = PaintingRequest.Status.RUNNING
-        request.started = timezone.now()
-        request.save(update_fields=["status", "started"])
+        request.started = request.heartbeat = timezone.now()
+        request.attempts += 1
+        request.save(update_fields=["status", "started", "heartbeat", "attempts"])
+    # This claim: a worker that was given up for lost and then finishes must
+    # not overwrite the record of the one that took the request over.
+    claim = {"pk": request_id, "status": PaintingRequest.Status.RUNNING, "attempts": request.attempts}
+    heartbeat = Heartbeat(
+        PaintingRequest, claim, float(settings.PAINTING_HEARTBEAT_SECONDS), f"painting request {request_id}"
+    )
+    heartbeat.start()
+    try:
+        return _paint(request, claim)
+    finally:
+        heartbeat.stop()
+
+
+def _paint(request: PaintingRequest, claim: dict) -> str:
+    from .generation import build_mixing_exhibit, generate_artworks
+
+    request_id = request.pk
     checkpoint = Checkpoint.objects.select_related("run__genre").get(pk=request.checkpoint_id)
     genre = request.genre or checkpoint.run.genre
     try:
@@ -231,15 +296,22 @@ def carry_out(request_id: int) -> str:
             ]
     except Exception as exc:  # recorded on the request for staff, and logged with its traceback
         logger.exception("Painting request %s failed", request_id)
-        PaintingRequest.objects.filter(pk=request_id).update(
+        PaintingRequest.objects.filter(**claim).update(
             status=PaintingRequest.Status.FAILED,
             finished=timezone.now(),
             error=f"{type(exc).__name__}: {exc}",
         )
         return "failed"
-    PaintingRequest.objects.filter(pk=request_id).update(
-        status=PaintingRequest.Status.SUCCEEDED, finished=timezone.now(), made=made
+    recorded = PaintingRequest.objects.filter(**claim).update(
+        status=PaintingRequest.Status.SUCCEEDED, finished=timezone.now(), made=made, error=""
     )
+    if not recorded:
+        logger.warning(
+            "Painting request %s was taken over while this worker painted it; made %s are kept",
+            request_id,
+            made,
+        )
+        return "taken over"
     return "succeeded"
 
 

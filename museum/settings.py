@@ -376,6 +376,13 @@ SCRAPER_REQUEST_DEADLINE = float(os.environ.get("SCRAPER_REQUEST_DEADLINE") or 9
 # Where the gallery's provenance points: training provides the model.
 GALLERY_CHECKPOINT_MODEL = "training.Checkpoint"
 
+# Painting requests (gallery.services.carry_out): how often the worker painting
+# one renews its heartbeat, after how long a silent one counts as lost with its
+# worker and is queued again, and how many workers it may lose before it fails.
+PAINTING_HEARTBEAT_SECONDS = env_int("PAINTING_HEARTBEAT_SECONDS", 10)
+PAINTING_STALE_SECONDS = env_int("PAINTING_STALE_SECONDS", 120)
+PAINTING_MAX_ATTEMPTS = env_int("PAINTING_MAX_ATTEMPTS", 3)
+
 # The torch device the workers use: "auto" picks CUDA when present.
 TORCH_DEVICE = os.environ.get("TORCH_DEVICE", "auto")
 

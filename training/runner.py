@@ -20,7 +20,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -28,8 +27,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import close_old_connections, transaction
 from django.utils import timezone
+
+from museum import heartbeat as museum_heartbeat
 
 from .charts import QUALITY_KEYS
 from .datasets import pack_dataset
@@ -130,39 +131,14 @@ def claim(run_id: int, worker: str) -> str | None:
     return token
 
 
-class Heartbeat(threading.Thread):
-    """Renews the lease every few seconds, independent of how long a training
-    step, a dataset pack or a storage upload takes."""
+class Heartbeat(museum_heartbeat.Heartbeat):
+    """Renews a run's lease every few seconds, independent of how long a
+    training step, a dataset pack or a storage upload takes."""
 
     def __init__(self, run_id: int, token: str, interval: float) -> None:
-        super().__init__(name=f"heartbeat-run-{run_id}", daemon=True)
+        super().__init__(TrainingRun, {"pk": run_id, "lease_token": token}, interval, f"run {run_id}")
         self.run_id = run_id
         self.token = token
-        self.interval = interval
-        self.lost = threading.Event()
-        self.error: Exception | None = None
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        try:
-            while not self._stop_event.wait(self.interval):
-                renewed = TrainingRun.objects.filter(pk=self.run_id, lease_token=self.token).update(
-                    heartbeat=timezone.now()
-                )
-                if not renewed:
-                    self.lost.set()
-                    return
-        except DatabaseError as exc:
-            # Without a heartbeat another worker would take over: stop training.
-            logger.exception("Run %s: heartbeat could not be written", self.run_id)
-            self.error = exc
-            self.lost.set()
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=self.interval + 30)
 
 
 def _store(name: str, path: Path) -> str:

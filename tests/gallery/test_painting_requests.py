@@ -3,8 +3,11 @@ a broker outage and are painted once the broker is back."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from gallery import services
 from gallery.models import Artwork, MixingExhibit, PaintingRequest
@@ -112,3 +115,85 @@ def test_a_mixing_exhibit_is_painted_as_its_room_is(
     assert build_mixing_exhibit(request.pk) == "succeeded"
     exhibit = MixingExhibit.objects.get()
     assert (exhibit.psi, exhibit.truncation_cutoff) == (0.5, 4)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_paintings_whose_worker_is_killed_are_painted_by_another(
+    checkpoint,  # noqa: F811 - the imported fixture
+    settings,
+    celery_worker_factory,
+):
+    env = {
+        "TORCH_DEVICE": "cpu",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PAINTING_HEARTBEAT_SECONDS": "1",
+    }
+    first = celery_worker_factory(queues="gpu", extra_env=env)
+    request = services.queue_generation(checkpoint, 400, 0.7)
+
+    def beating() -> bool:
+        request.refresh_from_db()
+        return request.status == "running" and request.heartbeat > request.started
+
+    wait_for(beating, timeout=120, interval=0.05, what="the worker to paint and renew its heartbeat")
+    first.kill()  # as the OOM killer would, mid-painting
+    killed_at = timezone.now()
+
+    settings.PAINTING_STALE_SECONDS = 3
+    assert resend_waiting_paintings() == []  # not yet stale: a slow painter is not taken over
+    wait_for(
+        lambda: (timezone.now() - killed_at).total_seconds() > 4.5, timeout=10, what="the heartbeat to go stale"
+    )
+    second = celery_worker_factory(queues="gpu", extra_env=env)
+    assert resend_waiting_paintings() == [request.pk]
+    request.refresh_from_db()
+    assert request.attempts == 1 and "Its worker stopped while painting it" in request.error
+
+    def done() -> bool:
+        request.refresh_from_db()
+        return request.status not in ("queued", "running")
+
+    wait_for(done, timeout=300, interval=0.2, what="another worker to paint them")
+    assert request.status == "succeeded", (request.error, second.log()[-3000:])
+    assert request.attempts == 2 and request.error == ""
+    assert len(request.made) == 400
+    assert resend_waiting_paintings() == []
+
+
+@pytest.mark.django_db
+def test_a_request_that_loses_its_worker_too_often_fails_with_the_reason(
+    checkpoint,  # noqa: F811 - the imported fixture
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    from gallery.tasks import build_mixing_exhibit
+
+    settings.PAINTING_MAX_ATTEMPTS = 2
+    with django_capture_on_commit_callbacks(execute=False):  # no broker here: the task is run below
+        request = services.queue_mixing_exhibit(checkpoint, rows=2, columns=2)
+    long_ago = timezone.now() - timedelta(seconds=settings.PAINTING_STALE_SECONDS + 1)
+    recent = timezone.now() - timedelta(seconds=settings.PAINTING_STALE_SECONDS - 30)
+
+    # A worker claimed it and still beats: nobody takes it over.
+    PaintingRequest.objects.filter(pk=request.pk).update(
+        status="running", started=long_ago, heartbeat=recent, attempts=1
+    )
+    assert services.recover_lost_requests() == []
+    assert build_mixing_exhibit(request.pk) == "skipped"
+
+    # Its worker went silent: queued again, and the next delivery paints it.
+    PaintingRequest.objects.filter(pk=request.pk).update(heartbeat=long_ago)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert services.recover_lost_requests() == [request.pk]
+    request.refresh_from_db()
+    assert (request.status, request.sent_at, request.attempts) == ("queued", None, 1)
+
+    # The second worker is lost too: that is the limit, and the request says why.
+    PaintingRequest.objects.filter(pk=request.pk).update(status="running", heartbeat=long_ago, attempts=2)
+    assert services.recover_lost_requests() == []
+    request.refresh_from_db()
+    assert request.status == "failed" and request.finished is not None
+    assert "stopped without a word 2 times" in request.error
+    assert build_mixing_exhibit(request.pk) == "skipped" and not MixingExhibit.objects.exists()
