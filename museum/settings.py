@@ -232,12 +232,16 @@ MEDIA_PUBLIC_MAX_AGE = env_int("MEDIA_PUBLIC_MAX_AGE", 3600)
 # memory: that is one cache per process, and the worker that paints new
 # artworks must retire the pages the web processes cached (gallery.pagecache).
 # Short socket timeouts: a cache that stops answering makes pages uncached, not slow.
+# The cache may live in another Redis database than the broker's queues
+# (REDIS_CACHE_URL, compose: db 1): clearing the cache (FLUSHDB) then never
+# drops a queued message.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+REDIS_CACHE_URL = os.environ.get("REDIS_CACHE_URL", "") or REDIS_URL
+if REDIS_CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "museum.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": REDIS_CACHE_URL,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }

@@ -86,3 +86,17 @@ def test_no_secrets_in_the_compose_file(services):
         for key, value in (service.get("environment") or {}).items():
             if any(word in key for word in ("SECRET", "PASSWORD")):
                 assert str(value).startswith("${"), f"{name}.{key} must come from the environment"
+
+
+def test_the_cache_has_its_own_redis_database_in_every_app_service(services):
+    for name in ("web", "worker-crawl", "worker-gpu", "beat"):
+        env = services[name]["environment"]
+        broker, cache = env["REDIS_URL"], env["REDIS_CACHE_URL"]
+        assert broker.rsplit("/", 1)[0] == cache.rsplit("/", 1)[0] and broker != cache, name
+
+
+def test_web_is_probed_for_readiness_not_for_every_service(services):
+    # /healthz fails during a Redis outage while pages still render: the probe
+    # that keeps web in rotation is /readyz.
+    probe = " ".join(services["web"]["healthcheck"]["test"])
+    assert "/readyz" in probe and "/healthz" not in probe

@@ -38,6 +38,7 @@ print(json.dumps({
 CONFIG_VARS = (
     "DATABASE_URL",
     "REDIS_URL",
+    "REDIS_CACHE_URL",
     "AWS_STORAGE_BUCKET_NAME",
     "AWS_S3_ENDPOINT_URL",
     "CHECKPOINT_BUCKET_NAME",
@@ -105,6 +106,34 @@ def test_redis_url_switches_broker_and_cache(tmp_path):
     assert seen["cache"] == "museum.cache.RedisCache"
     # Above the longest training job, so Redis never hands a running job to a second worker.
     assert seen["transport"]["visibility_timeout"] == 90000
+
+
+CLEAR_THE_CACHE = """
+import os, django, redis
+django.setup()
+from django.core.cache import cache
+from museum.celery import app
+queues = redis.Redis.from_url(os.environ["REDIS_URL"])
+queues.delete("default")
+app.send_task("gallery.periodic.refresh_rooms", queue="default")  # queued; no worker takes it
+cache.set("page", "rendered")
+cache.clear()
+print(queues.llen("default"), cache.get("page"))
+queues.delete("default")
+"""
+
+
+def test_clearing_the_cache_keeps_queued_tasks_when_it_has_its_own_redis_database(tmp_path):
+    from tests.conftest import require_service
+
+    server = require_service("REDIS_URL").rsplit("/", 1)[0]
+    apart = run_with_env(tmp_path, CLEAR_THE_CACHE, REDIS_URL=f"{server}/13", REDIS_CACHE_URL=f"{server}/14")
+    assert apart.returncode == 0, apart.stderr
+    assert apart.stdout.split() == ["1", "None"]  # the task still waits; the cache is empty
+    # One database for both (REDIS_CACHE_URL unset): the same clear drops the task.
+    shared = run_with_env(tmp_path, CLEAR_THE_CACHE, REDIS_URL=f"{server}/13")
+    assert shared.returncode == 0, shared.stderr
+    assert shared.stdout.split() == ["0", "None"]
 
 
 def test_s3_bucket_switches_media_and_private_checkpoints(tmp_path):
