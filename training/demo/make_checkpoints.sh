@@ -12,12 +12,15 @@
 # The shipped <genre>-64.pt were all trained on a 2-core CPU (exact commands in docs/demo.md):
 # portrait GENRES=portrait alone, a wider network and D's minibatch-stddev group over the whole
 # batch (--mbstd-group 16), 85 minutes, then resumed to 90 kimg (its 85-kimg checkpoint);
-# flower-still-life the same way, 100 minutes (its 66.6-kimg checkpoint); landscape alone with the
-# same network but group 4, 85 minutes, a checkpoint chosen by its report; cityscape the same with
-# --r1-gamma 0.4 (8x the automatic R1 weight, which kept it from collapsing), 95 minutes, its last.
+# flower-still-life the same way, 100 minutes (its 66.6-kimg checkpoint); landscape and cityscape
+# alone with the same network but group 4 and --r1-gamma 0.4 (8x the automatic R1 weight, which
+# kept the cityscapes from collapsing and the landscapes' palette from narrowing), 95 minutes, their last.
 # This script's own default is group 16 since 2026-12-05 (the group-4 runs pass
 # --mbstd-group 4 in EXTRA to be made again).
 set -euo pipefail
+# The whole body is one function, read by bash before it runs: editing this file while a
+# run is in progress no longer changes what the running script does next.
+main() {
 PY=${PY:-python3}
 WORK=${WORK:-/tmp/demo-ckpt}
 OUT=${OUT:-training/demo}
@@ -82,3 +85,6 @@ if [ "${#failed[@]}" -gt 0 ]; then
   echo "failed: ${failed[*]}" >&2
   exit 1
 fi
+}
+main "$@"
+exit $?
