@@ -144,7 +144,9 @@ def test_paintings_whose_worker_is_killed_are_painted_by_another(
     settings.PAINTING_STALE_SECONDS = 3
     assert resend_waiting_paintings() == []  # not yet stale: a slow painter is not taken over
     wait_for(
-        lambda: (timezone.now() - killed_at).total_seconds() > 4.5, timeout=10, what="the heartbeat to go stale"
+        lambda: (timezone.now() - killed_at).total_seconds() > 4.5,
+        timeout=10,
+        what="the heartbeat to go stale",
     )
     second = celery_worker_factory(queues="gpu", extra_env=env)
     assert resend_waiting_paintings() == [request.pk]

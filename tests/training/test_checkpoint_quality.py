@@ -68,7 +68,10 @@ def test_checkpoint_page_shows_rounded_figures_and_the_verdict_with_reasons(clie
     page = text(client.get(reverse("admin:training_checkpoint_change", args=[failing.pk])).content.decode())
     assert "Fails the quality gate (measured at 0.4 kimg)" in page
     assert "mode collapse: 88% of the 64 generated images" in page and "low recall 0.04" in page
-    assert "recall 0.043 " in page and "diversity (generated / real; the collection's own is 1.00) 0.123 " in page
+    assert (
+        "recall 0.043 " in page
+        and "diversity (generated / real; the collection's own is 1.00) 0.123 " in page
+    )
     assert "SWD (lower is better) 12.35 " in page and "SWD floor (two halves of the collection) 9.88 " in page
     assert "0.04321" not in page  # rounded, never 14 digits
 
@@ -123,7 +126,10 @@ def test_publishing_a_failing_checkpoint_shows_both_reports_and_asks(client, run
     page = text(asked.content.decode())
     assert f"This checkpoint ({bad})" in page and f"Published now ({good})" in page
     assert "Verdict fails passes" in page
-    assert "recall 0.043 0.723" in page and "diversity (generated / real; the collection's own is 1.00) 0.123 0.988" in page
+    assert (
+        "recall 0.043 0.723" in page
+        and "diversity (generated / real; the collection's own is 1.00) 0.123 0.988" in page
+    )
     assert "Its quality report fails: mode collapse" in page
     assert "The published checkpoint's report passes; this one's fails." in page
     assert "recall is 0.043, worse than 0.723 of the published checkpoint" in page
