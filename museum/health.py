@@ -61,16 +61,23 @@ def broker() -> str:
     return "ok"
 
 
+def _checks() -> dict[str, str]:
+    return {"database": database(), "cache": cache_status(), "broker": broker()}
+
+
+def _answer(first: str, checks: dict[str, str], ok: bool) -> HttpResponse:
+    lines = [first] + [f"{name}: {state}" for name, state in checks.items()]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain", status=200 if ok else 503)
+
+
 def healthz(request: HttpRequest) -> HttpResponse:
-    checks = {"database": database(), "cache": cache_status(), "broker": broker()}
+    checks = _checks()
     down = [name for name, state in checks.items() if state != "ok"]
-    lines = ["down: " + ", ".join(down) if down else "ok"]
-    lines += [f"{name}: {state}" for name, state in checks.items()]
-    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain", status=503 if down else 200)
+    return _answer("down: " + ", ".join(down) if down else "ok", checks, not down)
 
 
 def readyz(request: HttpRequest) -> HttpResponse:
-    checks = {"database": database(), "cache": cache_status(), "broker": broker()}
+    checks = _checks()
     ready = checks["database"] == "ok"
     degraded = [name for name, state in checks.items() if state != "ok"]
     if not ready:
@@ -79,5 +86,4 @@ def readyz(request: HttpRequest) -> HttpResponse:
         first = "ready, degraded: " + ", ".join(degraded)
     else:
         first = "ready"
-    lines = [first] + [f"{name}: {state}" for name, state in checks.items()]
-    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain", status=200 if ready else 503)
+    return _answer(first, checks, ready)
