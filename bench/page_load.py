@@ -6,7 +6,8 @@ does (sync workers, DEBUG off, collected static files, the page cache: Redis
 when REDIS_URL is set, else the embedded file cache), and runs `wrk` against
 every public page and a bare `HttpResponse("ok")` view in interleaved rounds
 at 16 and 64 connections. Prints req/s, p50 and p99 per page and its share of
-the bare view's req/s; then the same pages with the page cache bypassed (what
+the bare view's req/s; then a returning browser's revalidation of a room page by
+its ETag (an empty 304), the same pages with the page cache bypassed (what
 the cache carries) and the time of one request right after every cached page
 was retired (a cold cache).
 
@@ -48,6 +49,7 @@ class Target:
     path: str
     cached: bool = True
     connections: tuple[int, ...] = CONNECTIONS
+    header: str = ""  # one request header wrk sends, e.g. If-None-Match
     runs: dict[int, list[tuple[float, float, float]]] = field(
         default_factory=dict
     )  # conns -> (rps, p50, p99)
@@ -181,9 +183,25 @@ def check_pages(base: str, targets: list[Target]) -> None:
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk_run(wrk: str, url: str, connections: int, seconds: int) -> tuple[float, float, float]:
+def wrk_run(
+    wrk: str, url: str, connections: int, seconds: int, header: str = ""
+) -> tuple[float, float, float]:
+    extra = ["-H", header] if header else []
     result = subprocess.run(
-        [wrk, "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "--timeout", "5s", url],
+        [
+            wrk,
+            "-t",
+            "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "--timeout",
+            "5s",
+            *extra,
+            url,
+        ],
         capture_output=True,
         text=True,
         timeout=seconds + 30,
@@ -267,11 +285,31 @@ def main() -> int:
     server = start_gunicorn(env, args.port, args.workers, data_dir / "gunicorn.log")
     try:
         check_pages(base, targets + uncached)
+        # A returning visitor: the browser sends the ETag it kept and gets an empty 304.
+        room = targets[3]
+        _status, headers, _body = get(base + room.path)
+        request = urllib.request.Request(base + room.path, headers={"If-None-Match": headers["ETag"]})
+        try:
+            urllib.request.urlopen(request, timeout=10)
+            sys.exit(f"{room.path} answered its own ETag with 200, not 304: revalidation does not work.")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 304:
+                raise
+        uncached.insert(
+            0,
+            Target(
+                "room, page 1, revalidated",
+                room.path,
+                cached=False,
+                connections=(16,),
+                header=f"If-None-Match: {headers['ETag']}",
+            ),
+        )
         for _round in range(args.rounds):
             for connections in CONNECTIONS:
                 for target in targets + uncached:
                     if connections in target.connections:
-                        run = wrk_run(wrk, base + target.path, connections, args.duration)
+                        run = wrk_run(wrk, base + target.path, connections, args.duration, target.header)
                         target.runs.setdefault(connections, []).append(run)
         cold = {t.name: cold_ms(base, t.path, 5) for t in targets[1:]}
     finally:

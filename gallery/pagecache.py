@@ -29,6 +29,7 @@ from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import get_language
 from redis.exceptions import RedisError
 
@@ -134,46 +135,73 @@ def page_is_shared(request: HttpRequest) -> bool:
     for name, value in request.GET.items():
         if name != "page" or not value.isdigit() or len(value) > 6:
             return False
-    if settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_staff:
-        return False
-    return True
+    return not _is_staff(request)
+
+
+def _is_staff(request: HttpRequest) -> bool:
+    """Whether a staff member asks; the session is only read if a cookie was sent."""
+    return settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_staff
 
 
 def cached_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Serve ``view``'s page from the cache while nothing visible has changed.
+    """Serve ``view``'s page from the cache while nothing visible has changed,
+    and tell browsers and proxies how they may keep it.
 
     The key holds the language and the full path (language prefix and page
     number); the entry holds the generation and the footer's offline-demo flag
     (which changes with crawls rather than with the gallery's rows) it was
     rendered under, and is only served while both are current. A hit is one
-    cache round trip: the generation, the flag and the page are read together."""
-    from .context_processors import DEMO_CACHE_KEY, is_offline_demo
+    cache round trip: the generation, the flag and the page are read together.
+
+    A shared page says ``Cache-Control: no-cache``: a browser or proxy may keep
+    it but asks again every time, and ``ConditionalGetMiddleware`` (settings)
+    answers an unchanged page with an empty 304 by its ETag, so a visitor still
+    sees every change on the next request. A staff page (previews of unpublished
+    things) is never stored anywhere (``private, no-store``), and so gets no ETag."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        seconds = settings.PAGE_CACHE_SECONDS
-        if seconds <= 0 or not page_is_shared(request):
-            return view(request, *args, **kwargs)
-        key = f"{PAGE_KEY_PREFIX}:{get_language()}:{request.get_full_path()}"
-        # Read before the view's queries: see the module docstring.
-        reachable, found = _cache_call("get_many", [GENERATION_KEY, DEMO_CACHE_KEY, key])
-        token = found.get(GENERATION_KEY) if reachable else None
-        if reachable and token is None:
-            token = generation()
-        if token is None:
-            return view(request, *args, **kwargs)
-        demo = found.get(DEMO_CACHE_KEY)
-        if demo is None:
-            demo = is_offline_demo()
-        hit = found.get(key)
-        if hit is not None and hit[0] == token and hit[1] == demo:
-            response = HttpResponse(hit[2], content_type=hit[3])
-            response["X-Page-Cache"] = "hit"
+        if _is_staff(request):
+            response = view(request, *args, **kwargs)
+            add_never_cache_headers(response)
             return response
-        response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not response.streaming and not response.cookies:
-            cache_set(key, (token, demo, response.content, response["Content-Type"]), seconds)
-        response["X-Page-Cache"] = "miss"
+        if page_is_shared(request):
+            response = _shared_page(view, request, *args, **kwargs)
+        else:  # another method, or a query string the cache does not keep
+            response = view(request, *args, **kwargs)
+        patch_cache_control(response, no_cache=True)
         return response
 
     return wrapper
+
+
+def _shared_page(
+    view: Callable[..., HttpResponse], request: HttpRequest, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    """The page every visitor gets: from the cache, or rendered (and cached)."""
+    from .context_processors import DEMO_CACHE_KEY, is_offline_demo
+
+    seconds = settings.PAGE_CACHE_SECONDS
+    if seconds <= 0:
+        return view(request, *args, **kwargs)
+    key = f"{PAGE_KEY_PREFIX}:{get_language()}:{request.get_full_path()}"
+    # Read before the view's queries: see the module docstring.
+    reachable, found = _cache_call("get_many", [GENERATION_KEY, DEMO_CACHE_KEY, key])
+    token = found.get(GENERATION_KEY) if reachable else None
+    if reachable and token is None:
+        token = generation()
+    if token is None:
+        return view(request, *args, **kwargs)
+    demo = found.get(DEMO_CACHE_KEY)
+    if demo is None:
+        demo = is_offline_demo()
+    hit = found.get(key)
+    if hit is not None and hit[0] == token and hit[1] == demo:
+        response = HttpResponse(hit[2], content_type=hit[3])
+        response["X-Page-Cache"] = "hit"
+        return response
+    response = view(request, *args, **kwargs)
+    if response.status_code == 200 and not response.streaming and not response.cookies:
+        cache_set(key, (token, demo, response.content, response["Content-Type"]), seconds)
+    response["X-Page-Cache"] = "miss"
+    return response

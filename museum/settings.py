@@ -93,6 +93,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "museum.requestchecks.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # ETags on pages (not on static files, which WhiteNoise answers above it, nor on
+    # no-store ones such as the admin's); an unchanged page is answered with an empty 304.
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "museum.language.BrowserLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",

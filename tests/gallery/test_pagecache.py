@@ -213,7 +213,39 @@ def test_staff_previews_are_never_served_to_visitors(client, page_cache):
         preview.status_code == 200 and "Preview: this painting is not published" in preview.content.decode()
     )
     assert "X-Page-Cache" not in preview  # staff pages are rendered for them alone
+    # ... and no browser or proxy may keep them (a shared computer, a CDN).
+    control = {part.strip() for part in preview["Cache-Control"].split(",")}
+    assert {"private", "no-store"} <= control and "ETag" not in preview
     assert client.get(f"/artworks/{draft.pk}/").status_code == 404
+
+
+def revalidate(client: Client, url: str, etag: str):
+    return client.get(url, headers={"if-none-match": etag})
+
+
+def test_a_browser_asking_again_gets_an_empty_304_until_something_changes(client, page_cache):
+    """A returning visitor's browser (or a proxy) revalidates each page by its ETag:
+    an unchanged page costs an empty answer, a changed one comes back in full."""
+    room = genre("portrait")
+    make_artwork(room, seed=1, title="Already Hanging")
+    for url in ("/rooms/portrait/", "/ja/rooms/portrait/", "/"):
+        first = client.get(url)
+        assert first.status_code == 200 and first["X-Page-Cache"] == "miss"
+        control = {part.strip() for part in first["Cache-Control"].split(",")}
+        assert "no-cache" in control and not control & {"private", "no-store"}, url
+        etag = first["ETag"]
+        for _ in range(2):  # rendered once, then from the page cache
+            again = revalidate(client, url, etag)
+            assert again.status_code == 304 and again.content == b"", url
+            assert again["ETag"] == etag
+        assert revalidate(client, url, '"some-other-page"').status_code == 200
+
+    etag = client.get("/rooms/portrait/")["ETag"]
+    make_artwork(room, seed=2, title="Fresh Paint")
+    changed = revalidate(client, "/rooms/portrait/", etag)
+    assert changed.status_code == 200 and "Fresh Paint" in changed.content.decode()
+    assert changed["ETag"] != etag
+    assert revalidate(client, "/rooms/portrait/", changed["ETag"]).status_code == 304
 
 
 def test_a_cached_page_runs_no_sql(client, page_cache):
@@ -299,6 +331,9 @@ def test_with_the_cache_unreachable_pages_are_served_and_healthz_says_so(client,
     # Changes while the cache is down still show at once (nothing was cached).
     make_artwork(room, seed=2, title="Hung During The Outage")
     assert "Hung During The Outage" in fresh(client, "/rooms/portrait/")
+    # Browsers still revalidate: an unchanged page is an empty 304.
+    etag = client.get("/rooms/portrait/")["ETag"]
+    assert revalidate(client, "/rooms/portrait/", etag).status_code == 304
     # Staff pages too (the admin is not cached, but shares the context processors' cache use).
     assert curator().get(f"/artworks/{art.pk}/").status_code == 200
 
