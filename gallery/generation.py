@@ -11,7 +11,7 @@ import logging
 import random
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,11 +153,14 @@ def _save_batch(
     psi: float,
     truncation_cutoff: int | None,
     noise_mode: str,
+    before_saving: Callable[[], None] | None = None,
 ) -> list[Artwork]:
     """All rows and files of one batch, or none of them."""
     touched: list[Artwork] = []
     try:
         with transaction.atomic():
+            if before_saving is not None:
+                before_saving()
             for candidate in candidates:
                 artwork = Artwork(
                     genre_id=room.genre_id,
@@ -248,6 +251,7 @@ def generate_artworks(
     truncation_cutoff: int | None = None,
     noise_mode: str = "const",
     genre=None,
+    before_saving: Callable[[], None] | None = None,
 ) -> list[Artwork]:
     """Paint ``count`` new artworks with ``checkpoint`` on the next seeds of
     ``genre``'s room (default: its run's genre; a class-conditional model
@@ -255,7 +259,11 @@ def generate_artworks(
     image. Artworks of a published checkpoint are published, except copies of
     a training image (withheld); others stay a preview in the admin. Raises
     :class:`NotEnoughDistinctPaintings` (after saving the distinct ones) when
-    the model cannot paint ``count`` paintings unlike the room's."""
+    the model cannot paint ``count`` paintings unlike the room's.
+
+    ``before_saving`` runs inside the transaction that saves the batch, before
+    any row or file is written; an exception from it saves nothing (a painting
+    request's worker checks there that the request is still its own)."""
     if count < 1:
         raise ValueError(f"count={count} must be at least 1.")
     checkpoint = Checkpoint.objects.select_related("run", "run__genre").get(pk=checkpoint.pk)
@@ -266,7 +274,9 @@ def generate_artworks(
             checkpoint, room, G, device, count, psi, truncation_cutoff, noise_mode
         )
         try:
-            artworks = _save_batch(checkpoint, room, candidates, psi, truncation_cutoff, noise_mode)
+            artworks = _save_batch(
+                checkpoint, room, candidates, psi, truncation_cutoff, noise_mode, before_saving
+            )
         except IntegrityError:
             # Another batch for this room took some of these seeds meanwhile.
             logger.warning("Seeds of room %s were taken meanwhile; choosing new ones.", room.genre_id)
@@ -305,6 +315,7 @@ def build_mixing_exhibit(
     rng: random.Random | None = None,
     genre=None,
     truncation_cutoff: int | None = None,
+    before_saving: Callable[[], None] | None = None,
 ) -> MixingExhibit:
     """A style-mixing exhibit (StyleGAN paper, Fig. 3): ``rows`` sources A,
     ``columns`` sources B, and a coarse, a middle and a fine grid. The sources
@@ -312,7 +323,8 @@ def build_mixing_exhibit(
     feature space), so rows and columns differ visibly; what each band did is
     measured and kept for the page's text. It hangs in ``genre``'s room
     (default: the run's genre), painted with that room's class. ``psi`` truncates
-    the sources' first ``truncation_cutoff`` ws (all when None), as ``generate_artworks``."""
+    the sources' first ``truncation_cutoff`` ws (all when None), as ``generate_artworks``;
+    ``before_saving`` too."""
     from training.engine.features import embed_uint8, pairwise_distances
     from training.engine.generate import generate_images, mixing_figure, style_bands, style_mix_bands
 
@@ -366,6 +378,8 @@ def build_mixing_exhibit(
     ]
     result = results[0]
     with transaction.atomic():
+        if before_saving is not None:
+            before_saving()
         exhibit = MixingExhibit.objects.create(
             genre_id=room.genre_id,
             checkpoint=checkpoint,

@@ -9,6 +9,7 @@ sweep sends again if the broker was down (``museum.queueing``).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -266,12 +267,24 @@ def carry_out(request_id: int) -> str:
         heartbeat.stop()
 
 
+class TakenOver(Exception):
+    """This worker was given up for lost and the request went to another one."""
+
+
+def _still_ours(claim: dict) -> None:
+    """Run inside the transaction that saves the paintings: lock the request and
+    make sure this worker's claim still holds, or save nothing."""
+    if not PaintingRequest.objects.select_for_update().filter(**claim).exists():
+        raise TakenOver
+
+
 def _paint(request: PaintingRequest, claim: dict) -> str:
     from .generation import build_mixing_exhibit, generate_artworks
 
     request_id = request.pk
     checkpoint = Checkpoint.objects.select_related("run__genre").get(pk=request.checkpoint_id)
     genre = request.genre or checkpoint.run.genre
+    before_saving = functools.partial(_still_ours, claim)
     try:
         if request.kind == PaintingRequest.Kind.EXHIBIT:
             exhibit = build_mixing_exhibit(
@@ -281,6 +294,7 @@ def _paint(request: PaintingRequest, claim: dict) -> str:
                 psi=request.psi,
                 truncation_cutoff=request.truncation_cutoff,
                 genre=genre,
+                before_saving=before_saving,
             )
             made = [exhibit.pk]
         else:
@@ -292,8 +306,17 @@ def _paint(request: PaintingRequest, claim: dict) -> str:
                     psi=request.psi,
                     truncation_cutoff=request.truncation_cutoff,
                     genre=genre,
+                    before_saving=before_saving,
                 )
             ]
+    except TakenOver:
+        # Its successor paints the request in full: hanging these too would give
+        # the room more paintings than asked for.
+        logger.warning(
+            "Painting request %s was taken over while this worker painted it; its paintings are discarded",
+            request_id,
+        )
+        return "taken over"
     except Exception as exc:  # recorded on the request for staff, and logged with its traceback
         logger.exception("Painting request %s failed", request_id)
         PaintingRequest.objects.filter(**claim).update(
@@ -305,9 +328,9 @@ def _paint(request: PaintingRequest, claim: dict) -> str:
     recorded = PaintingRequest.objects.filter(**claim).update(
         status=PaintingRequest.Status.SUCCEEDED, finished=timezone.now(), made=made, error=""
     )
-    if not recorded:
+    if not recorded:  # taken over between the save and this line: rare, the save checked
         logger.warning(
-            "Painting request %s was taken over while this worker painted it; made %s are kept",
+            "Painting request %s was taken over while this worker recorded it; made %s are kept",
             request_id,
             made,
         )

@@ -199,3 +199,42 @@ def test_a_request_that_loses_its_worker_too_often_fails_with_the_reason(
     assert request.status == "failed" and request.finished is not None
     assert "stopped without a word 2 times" in request.error
     assert build_mixing_exhibit(request.pk) == "skipped" and not MixingExhibit.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["artworks", "exhibit"])
+def test_a_worker_given_up_for_lost_hangs_nothing_when_it_finishes(
+    checkpoint,  # noqa: F811 - the imported fixture
+    settings,
+    django_capture_on_commit_callbacks,
+    kind,
+):
+    """A worker frozen past the stale limit (a paused VM, a long GC) wakes up
+    after the sweep gave its request to another worker: the successor paints
+    the request in full, so the first must not hang its paintings as well."""
+    with django_capture_on_commit_callbacks(execute=False):  # no broker here: the workers are run below
+        if kind == "exhibit":
+            request = services.queue_mixing_exhibit(checkpoint, rows=2, columns=2)
+        else:
+            request = services.queue_generation(checkpoint, 3, 0.7)
+    with django_capture_on_commit_callbacks(execute=False):
+        # The first worker claims it ...
+        PaintingRequest.objects.filter(pk=request.pk).update(status="running", attempts=1)
+        lost_claim = {"pk": request.pk, "status": "running", "attempts": 1}
+        # ... goes silent, and the sweep queues the request again ...
+        long_ago = timezone.now() - timedelta(seconds=settings.PAINTING_STALE_SECONDS + 1)
+        PaintingRequest.objects.filter(pk=request.pk).update(started=long_ago, heartbeat=long_ago)
+        assert services.recover_lost_requests() == [request.pk]
+    # ... which a second worker claims and paints.
+    assert services.carry_out(request.pk) == "succeeded"
+    request.refresh_from_db()
+    made = list(request.made)
+    assert request.attempts == 2 and made
+    paintings = Artwork.objects.count(), MixingExhibit.objects.count()
+
+    # The first worker wakes up and finishes painting with its old claim.
+    request.attempts = 1
+    assert services._paint(request, lost_claim) == "taken over"
+    assert (Artwork.objects.count(), MixingExhibit.objects.count()) == paintings  # nothing more hangs
+    request.refresh_from_db()
+    assert request.status == "succeeded" and request.made == made and request.attempts == 2
