@@ -12,11 +12,12 @@
 # The shipped <genre>-64.pt were all trained on a 2-core CPU (exact commands in docs/demo.md):
 # portrait GENRES=portrait alone, a wider network and D's minibatch-stddev group over the whole
 # batch (--mbstd-group 16), 85 minutes, then resumed to 90 kimg (its 85-kimg checkpoint);
-# flower-still-life the same way, 100 minutes (its 66.6-kimg checkpoint); landscape and cityscape
-# alone with the same network but group 4 and --r1-gamma 0.4 (8x the automatic R1 weight, which
-# kept the cityscapes from collapsing and the landscapes' palette from narrowing), 95 minutes, their last.
+# flower-still-life the same way with --r1-gamma 0.4 (8x the automatic R1 weight), 95 minutes, its last;
+# landscape and cityscape alone with the same network but group 4 and --r1-gamma 0.4 (which kept the
+# cityscapes from collapsing and the landscapes' palette from narrowing), 95 minutes, their last.
 # This script's own default is group 16 since 2026-12-05 (the group-4 runs pass
-# --mbstd-group 4 in EXTRA to be made again).
+# --mbstd-group 4 in EXTRA to be made again), and 8x the automatic R1 weight since 2026-12-06
+# (R1_GAMMA; an --r1-gamma in EXTRA comes later and wins).
 set -euo pipefail
 # The whole body is one function, read by bash before it runs: editing this file while a
 # run is in progress no longer changes what the running script does next.
@@ -31,6 +32,9 @@ MINUTES=${MINUTES:-5}
 DEVICE=${DEVICE:-auto}
 EXTRA=${EXTRA:-}
 HELD_OUT=${HELD_OUT:-3000-3599}
+# 8x the ADA paper's automatic R1 weight, 0.0002 * RES^2 / batch, at this script's batch of 32
+# (0.8 at 128 px): 8x lowered SWD in all three 64-px CPU rooms tried (docs/demo.md); unmeasured at 128 px.
+R1_GAMMA=${R1_GAMMA:-$(awk -v r="$RES" 'BEGIN { print 8 * 0.0002 * r * r / 32 }')}
 GENRES=${GENRES:-"portrait flower-still-life landscape cityscape"}
 mkdir -p "$WORK/packs" "$WORK/runs" "$OUT"
 
@@ -61,7 +65,7 @@ for g in $GENRES; do
     --run-dir "$WORK/runs/$g" --resolution "$RES" --z-dim 256 --w-dim 256 --mapping-layers 4 --mbstd-group 16 \
     --channel-base 4096 --channel-max 128 --batch-size 32 --total-kimg "$KIMG" --tick-kimg 10 \
     --ada-kimg 100 --checkpoint-kimg 50 --keep-checkpoints 2 --mirror --seed 0 --device "$DEVICE" \
-    --no-progress $EXTRA > "$WORK/runs/$g.log" 2>&1 &
+    --r1-gamma "$R1_GAMMA" --no-progress $EXTRA > "$WORK/runs/$g.log" 2>&1 &
   pids+=($!)
 done
 # One model that fails (its log says why) must not cost the others their checkpoints.
