@@ -286,7 +286,7 @@ def main() -> int:
     try:
         check_pages(base, targets + uncached)
         # A returning visitor: the browser sends the ETag it kept and gets an empty 304.
-        room = targets[3]
+        room = next(t for t in targets if t.name == "room, page 1")
         _status, headers, _body = get(base + room.path)
         request = urllib.request.Request(base + room.path, headers={"If-None-Match": headers["ETag"]})
         try:
