@@ -38,8 +38,9 @@ from .thumbnails import BandImages, save_artwork_image, save_exhibit_images
 logger = logging.getLogger(__name__)
 
 SEED_RETRIES = 3
-# The variety guard draws at most this many seeds per painting asked for
-# (and at least MIN_EXTRA_DRAWS more than asked) before it gives up.
+# The variety guard draws at most this many seeds per painting asked for (one
+# more than the pool when the pool is larger, and at least MIN_EXTRA_DRAWS more
+# than asked) before it gives up.
 DRAW_FACTOR = 4
 MIN_EXTRA_DRAWS = 8
 MAX_SEED = 2**31 - 1
@@ -190,6 +191,36 @@ def _copy_reason(nearest: Nearest, threshold: float) -> str:
     )
 
 
+def _choose(
+    spare: Sequence[Candidate], hanging: np.ndarray, count: int, threshold: float, farthest: bool
+) -> list[Candidate]:
+    """At most ``count`` of ``spare`` that are no near duplicate of the room
+    (``hanging``) or of each other. In seed order, the first that pass; or,
+    ``farthest``, greedy farthest-point choice: each time the one whose nearest
+    painting, in the room or chosen before it, is farthest away, so the batch
+    hangs the most unlike paintings of its pool."""
+    if not spare:
+        return []
+    vectors = np.stack([c.features for c in spare])
+    nearest = (
+        distances(vectors, hanging).min(axis=1) if len(hanging) else np.full(len(spare), np.inf, np.float32)
+    )
+    among = distances(vectors, vectors)
+    chosen: list[int] = []
+    order = iter(range(len(spare)))
+    while len(chosen) < count:
+        if farthest:
+            k = int(np.argmax(nearest))
+        else:
+            k = next((i for i in order if nearest[i] >= threshold), -1)
+        if k < 0 or nearest[k] < threshold:
+            break  # the rest are near duplicates
+        chosen.append(k)
+        nearest = np.minimum(nearest, among[k])
+        nearest[chosen] = -np.inf
+    return [spare[i] for i in sorted(chosen)]
+
+
 def _paint_guarded(
     checkpoint: Checkpoint,
     room: Room,
@@ -199,23 +230,27 @@ def _paint_guarded(
     psi: float,
     truncation_cutoff: int | None,
     noise_mode: str,
+    pool: int,
 ) -> tuple[list[Candidate], int]:
-    """Draw seeds until ``count`` paintings may hang (or the draw limit is
-    reached): near duplicates of the room or of the batch are skipped, copies
-    of the training collection are kept but withheld. Returns the paintings to
-    save and how many seeds were drawn."""
+    """Paint ``pool`` seeds per painting asked for, and hang the ``count``
+    most unlike each other and the room (``pool`` 1: the first that are
+    distinct, in seed order). Near duplicates of the room or of the batch
+    never hang; copies of the training collection are kept but withheld. While
+    fewer than ``count`` may hang, more seeds are drawn, up to the draw limit.
+    Returns the paintings to save and how many seeds were drawn."""
     from training.engine.features import embed_pictures
     from training.engine.generate import generate_images
 
     collection = training_collection(checkpoint)
     hanging = room_features(room.genre_id)
-    limit = max(DRAW_FACTOR * count, count + MIN_EXTRA_DRAWS)
+    limit = max(max(DRAW_FACTOR, pool + 1) * count, count + MIN_EXTRA_DRAWS)
     seed = next_seed(room.genre_id)
-    kept: list[Candidate] = []
-    accepted = 0
+    withheld: list[Candidate] = []
+    spare: list[Candidate] = []
+    chosen: list[Candidate] = []
     drawn = 0
-    while accepted < count and drawn < limit:
-        seeds = list(range(seed, seed + min(count - accepted, limit - drawn)))
+    while len(chosen) < count and drawn < limit:
+        seeds = list(range(seed, seed + min(max(pool * count - drawn, count - len(chosen)), limit - drawn)))
         seed += len(seeds)
         drawn += len(seeds)
         images = generate_images(
@@ -234,14 +269,11 @@ def _paint_guarded(
         ):
             if nearest.distance < collection.copy_threshold:
                 reason = _copy_reason(nearest, collection.copy_threshold)
-                kept.append(Candidate(s, image, vector, nearest, reason))
-                continue
-            if len(hanging) and distances(vector[None], hanging).min() < collection.duplicate_threshold:
-                continue  # a near duplicate of a painting in the room (or of this batch): draw again
-            kept.append(Candidate(s, image, vector, nearest))
-            hanging = np.concatenate([hanging, vector[None]])
-            accepted += 1
-    return kept, drawn
+                withheld.append(Candidate(s, image, vector, nearest, reason))
+            else:
+                spare.append(Candidate(s, image, vector, nearest))
+        chosen = _choose(spare, hanging, count, collection.duplicate_threshold, farthest=pool > 1)
+    return sorted(withheld + chosen, key=lambda c: c.seed), drawn
 
 
 def generate_artworks(
@@ -252,6 +284,7 @@ def generate_artworks(
     noise_mode: str = "const",
     genre=None,
     before_saving: Callable[[], None] | None = None,
+    pool: int | None = None,
 ) -> list[Artwork]:
     """Paint ``count`` new artworks with ``checkpoint`` on the next seeds of
     ``genre``'s room (default: its run's genre; a class-conditional model
@@ -261,17 +294,26 @@ def generate_artworks(
     :class:`NotEnoughDistinctPaintings` (after saving the distinct ones) when
     the model cannot paint ``count`` paintings unlike the room's.
 
+    ``pool`` (default ``settings.GALLERY_HANG_POOL``) seeds are painted per
+    artwork asked for and the most unlike each other and the room hang; the
+    others are not saved (copies of training images are, withheld), so a
+    room's seeds skip them. Pool 1 hangs the next
+    seeds in order, skipping only near duplicates.
+
     ``before_saving`` runs inside the transaction that saves the batch, before
     any row or file is written; an exception from it saves nothing (a painting
     request's worker checks there that the request is still its own)."""
     if count < 1:
         raise ValueError(f"count={count} must be at least 1.")
+    pool = settings.GALLERY_HANG_POOL if pool is None else pool
+    if pool < 1:
+        raise ValueError(f"pool={pool} must be at least 1 (seeds painted per artwork hung).")
     checkpoint = Checkpoint.objects.select_related("run", "run__genre").get(pk=checkpoint.pk)
     room = Room.of(checkpoint, genre)
     G, device = load_checkpoint_generator(checkpoint)
     for _attempt in range(SEED_RETRIES):
         candidates, drawn = _paint_guarded(
-            checkpoint, room, G, device, count, psi, truncation_cutoff, noise_mode
+            checkpoint, room, G, device, count, psi, truncation_cutoff, noise_mode, pool
         )
         try:
             artworks = _save_batch(

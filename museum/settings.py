@@ -256,6 +256,12 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 2000},
         }
     }
+# Seeds the generation task paints per artwork it hangs: it hangs the most unlike each other
+# and the room (docs/demo.md, "Hanging the most unlike of a pool"). 1: the next seeds in order.
+GALLERY_HANG_POOL = env_int("GALLERY_HANG_POOL", 3)
+if GALLERY_HANG_POOL < 1:
+    raise ImproperlyConfigured(f"GALLERY_HANG_POOL={GALLERY_HANG_POOL} must be at least 1.")
+
 # Rendered public pages stay this long at most; any visible change retires them at once. 0 turns the cache off.
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)
 

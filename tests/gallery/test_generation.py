@@ -111,7 +111,7 @@ def test_artworks_record_their_provenance_and_can_be_painted_again(checkpoint):
     from training.engine.generate import generate_images
 
     artworks = generate_artworks(checkpoint, 3, psi=0.6)
-    assert [a.seed for a in artworks] == [0, 1, 2]
+    assert len({a.seed for a in artworks}) == 3
     for artwork in Artwork.objects.filter(checkpoint=checkpoint):
         assert (artwork.genre.slug, artwork.psi, artwork.noise_mode) == ("portrait", 0.6, "const")
         assert artwork.published and artwork.truncation_cutoff is None
@@ -132,15 +132,20 @@ def test_artworks_record_their_provenance_and_can_be_painted_again(checkpoint):
 
 
 def test_new_batches_never_reuse_a_seed(checkpoint):
-    generate_artworks(checkpoint, 2)
-    generate_artworks(checkpoint, 3)
+    # Without a pool the next seeds hang in order.
+    generate_artworks(checkpoint, 2, pool=1)
+    generate_artworks(checkpoint, 3, pool=1)
     seeds = list(
         Artwork.objects.filter(checkpoint=checkpoint).order_by("seed").values_list("seed", flat=True)
     )
     assert seeds == [0, 1, 2, 3, 4]
     # Seeds continue above the highest ever used, even when some were deleted.
     Artwork.objects.filter(seed__in=[0, 1]).delete()
-    assert [a.seed for a in generate_artworks(checkpoint, 1)] == [5]
+    assert [a.seed for a in generate_artworks(checkpoint, 1, pool=1)] == [5]
+    # A pool's batch also paints above them, and its unchosen seeds are skipped for good.
+    pooled = [a.seed for a in generate_artworks(checkpoint, 2, pool=3)]
+    assert len(set(pooled)) == 2 and min(pooled) >= 6
+    assert [a.seed for a in generate_artworks(checkpoint, 1, pool=1)] == [max(pooled) + 1]
 
 
 def test_a_failed_batch_leaves_no_rows_and_no_files(checkpoint, settings):
@@ -158,13 +163,13 @@ def test_a_failed_batch_leaves_no_rows_and_no_files(checkpoint, settings):
     blocker.write_text("not a folder")
 
     with pytest.raises(OSError):
-        generate_artworks(checkpoint, 3, psi=0.7)
+        generate_artworks(checkpoint, 3, psi=0.7, pool=1)
     assert not Artwork.objects.exists()
     written = [p for p in (Path(settings.MEDIA_ROOT) / "artworks").rglob("*") if p.is_file() and p != blocker]
     assert written == []
 
     blocker.unlink()
-    assert [a.seed for a in generate_artworks(checkpoint, 3, psi=0.7)] == [0, 1, 2]
+    assert [a.seed for a in generate_artworks(checkpoint, 3, psi=0.7, pool=1)] == [0, 1, 2]
 
 
 def test_mixing_exhibit_has_coarse_middle_and_fine_grids_with_sources(checkpoint):
@@ -203,7 +208,7 @@ def test_refresh_rooms_paints_rooms_that_are_due(checkpoint, django_capture_on_c
     finally:
         app.conf.task_always_eager = False
     # Painted as the schedule says: psi 0.5 on the first 2 ws.
-    assert list(Artwork.objects.values_list("seed", "psi", "truncation_cutoff")) == [(1, 0.5, 2), (0, 0.5, 2)]
+    assert list(Artwork.objects.values_list("psi", "truncation_cutoff")) == [(0.5, 2), (0.5, 2)]
     schedule.refresh_from_db()
     assert schedule.last_queued is not None
 
@@ -237,10 +242,7 @@ def test_publishing_with_a_first_batch_paints_as_the_room_schedule_says_and_star
         app.conf.task_always_eager = False
     checkpoint.refresh_from_db()
     assert checkpoint.published
-    assert sorted(Artwork.objects.values_list("seed", "psi", "truncation_cutoff")) == [
-        (0, 0.5, 2),
-        (1, 0.5, 2),
-    ]
+    assert list(Artwork.objects.values_list("psi", "truncation_cutoff")) == [(0.5, 2), (0.5, 2)]
     assert GenerationSchedule.objects.get(genre=checkpoint.run.genre).last_queued is not None
 
 
@@ -260,10 +262,7 @@ def test_publishing_to_a_room_without_a_schedule_gives_it_one_that_is_not_due(
         app.conf.task_always_eager = False
     schedule = GenerationSchedule.objects.get(genre=checkpoint.run.genre)
     assert schedule.last_queued is not None and (schedule.psi, schedule.truncation_cutoff) == (0.7, None)
-    assert sorted(Artwork.objects.values_list("seed", "psi", "truncation_cutoff")) == [
-        (0, 0.7, None),
-        (1, 0.7, None),
-    ]
+    assert list(Artwork.objects.values_list("psi", "truncation_cutoff")) == [(0.7, None), (0.7, None)]
 
     # Without a first batch the room has nothing new on its walls: its schedule stays due.
     GenerationSchedule.objects.all().delete()
@@ -333,7 +332,7 @@ def test_a_painting_that_copies_a_training_image_is_withheld(checkpoint, collect
     original = training_copy_of(Path(checkpoint.file.path), checkpoint.run.genre, seed=1)
     checkpoint.run.dataset.images.add(original)
 
-    generate_artworks(checkpoint, 3)
+    generate_artworks(checkpoint, 3, pool=1)  # in seed order
     hung = Artwork.objects.published().order_by("seed")
     assert [a.seed for a in hung] == [0, 2, 3]  # a fourth seed replaced the copy
     copy = Artwork.objects.get(seed=1)
@@ -361,10 +360,40 @@ def test_a_collapsed_model_hangs_one_painting_and_gives_up_with_a_readable_messa
     assert Artwork.objects.published().count() == 1
 
 
+def test_a_batch_hangs_the_most_unlike_paintings_of_its_pool(checkpoint):
+    import itertools
+
+    from training.engine.checkpoint import load_generator
+    from training.engine.features import embed_pictures, pairwise_distances
+    from training.engine.generate import generate_images
+
+    def closest_pair(d: np.ndarray, picks) -> float:
+        return min(d[i, j] for i, j in itertools.combinations(picks, 2))
+
+    hung = sorted(a.seed for a in generate_artworks(checkpoint, 4, pool=3))
+    # The pool: the room's next 12 seeds, painted as the batch painted them.
+    pool = list(range(12))
+    assert set(hung) <= set(pool)
+    G = load_generator(checkpoint.file.path)
+    features = embed_pictures(list(generate_images(G, pool, psi=0.7)))
+    d = pairwise_distances(features, features).numpy()
+    # The two most alike paintings on the wall are farther apart than those of
+    # the four seeds in order (what a batch without a pool hangs), and than
+    # those of nine in ten of the pool's choices of four.
+    chosen = closest_pair(d, hung)
+    assert chosen > closest_pair(d, range(4))
+    others = sorted(closest_pair(d, picks) for picks in itertools.combinations(range(12), 4))
+    assert chosen >= others[int(0.9 * len(others))]
+
+    # A pool of zero paints nothing and says why.
+    with pytest.raises(ValueError, match="pool=0 must be at least 1"):
+        generate_artworks(checkpoint, 1, pool=0)
+
+
 def test_seeds_continue_per_room_across_checkpoints(checkpoint, trained_checkpoint):
-    generate_artworks(checkpoint, 2)
+    generate_artworks(checkpoint, 2, pool=1)
     later = register_checkpoint(trained_checkpoint, checkpoint.run.genre, checkpoint.run.dataset)
-    assert [a.seed for a in generate_artworks(later, 2)] == [2, 3]
+    assert [a.seed for a in generate_artworks(later, 2, pool=1)] == [2, 3]
     titles = [a.display_title for a in Artwork.objects.filter(genre=checkpoint.run.genre)]
     assert len(titles) == len(set(titles)) == 4
     # Another room starts its own seeds.
@@ -372,7 +401,7 @@ def test_seeds_continue_per_room_across_checkpoints(checkpoint, trained_checkpoi
     other = register_checkpoint(
         trained_checkpoint, landscape, training_dataset(landscape, list(ScrapedImage.objects.all()))
     )
-    assert [a.seed for a in generate_artworks(other, 1)] == [0]
+    assert [a.seed for a in generate_artworks(other, 1, pool=1)] == [0]
 
 
 def test_mixing_exhibit_sources_are_far_apart_and_its_text_says_what_it_measured(checkpoint, client):

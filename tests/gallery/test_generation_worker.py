@@ -37,8 +37,9 @@ def test_the_worker_hangs_distinct_paintings_withholds_copies_and_gives_up_on_co
     )
 
     gallery_services.queue_generation(checkpoint, 3, 0.7)
-    wait_for(lambda: Artwork.objects.filter(seed=3).exists(), timeout=180, what="the first batch")
-    assert [a.seed for a in Artwork.objects.published().order_by("seed")] == [0, 2, 3]
+    wait_for(lambda: Artwork.objects.published().count() == 3, timeout=180, what="the first batch")
+    hung = set(Artwork.objects.published().values_list("seed", flat=True))
+    assert len(hung) == 3 and 1 not in hung  # the copy does not hang; three others do
     copy = Artwork.objects.get(seed=1)
     assert not copy.published and copy.nearest_training_image == original
     assert "a near copy of training image" in copy.withheld_reason
