@@ -194,3 +194,12 @@ def test_production_settings_pass_check_deploy(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("0", "must be at least 1"), ("three", "is not a whole number")]
+)
+def test_a_bad_hang_pool_stops_every_process_with_its_reason(tmp_path, value, message):
+    result = run_with_env(tmp_path, PROBE, GALLERY_HANG_POOL=value)
+    assert result.returncode != 0
+    assert "GALLERY_HANG_POOL=" in result.stderr and message in result.stderr
