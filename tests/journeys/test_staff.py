@@ -200,9 +200,10 @@ def test_staff_crawl_curate_train_publish_and_hang_new_paintings(browser, live_s
     visit.assert_clean("generation-queued")
     wait_for(lambda: Artwork.objects.count() == 3, timeout=180, what="three new artworks")
     artworks = list(Artwork.objects.order_by("seed"))
-    assert [(a.checkpoint_id, a.seed, a.published, a.genre_id) for a in artworks] == [
-        (checkpoint.pk, seed, True, room.pk) for seed in range(3)
-    ]
+    assert [(a.checkpoint_id, a.published, a.genre_id) for a in artworks] == [
+        (checkpoint.pk, True, room.pk)
+    ] * 3
+    assert len({a.seed for a in artworks}) == 3
 
     # 6. They hang in the room, which says its model learned from a synthetic collection.
     cache.delete(DEMO_CACHE_KEY)  # the notice is cached for a minute; earlier tests may have set it

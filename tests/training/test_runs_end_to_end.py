@@ -112,7 +112,7 @@ def test_staff_train_publish_and_fill_a_room(client, settings, celery_worker_fac
     )
 
     artworks = list(Artwork.objects.order_by("seed"))
-    assert [a.seed for a in artworks] == [0, 1, 2]
+    assert len({a.seed for a in artworks}) == 3  # three of the room's first seeds, the most unlike of a pool
     for artwork in artworks:
         assert artwork.checkpoint == last and artwork.psi == 0.7 and artwork.noise_mode == "const"
         assert artwork.published and artwork.genre.slug == "landscape"
