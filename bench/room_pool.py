@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from realism_rank import realism_scores
-from thumbnail_guard import thumbnail
+from thumbnail_guard import real_rooms_threshold, thumbnail
 
 from scraper.samplemuseum.painter import paint
 from training.engine.checkpoint import load_generator
@@ -119,14 +119,7 @@ def main() -> None:
     threshold = float(near_duplicate_threshold(reals))
 
     # Look-alike threshold in thumbnail space: 5th percentile of nearest neighbours in real rooms of 24.
-    real_thumbs = np.stack([thumbnail(paint(args.genre, s, 64), 8) for s in range(20 * ROOM)])
-    nearest = []
-    for start in range(0, len(real_thumbs), ROOM):
-        block = real_thumbs[start : start + ROOM]
-        dd = pairwise_distances(torch.from_numpy(block), torch.from_numpy(block)).numpy()
-        np.fill_diagonal(dd, np.inf)
-        nearest += list(dd.min(axis=1))
-    look_alike = float(np.percentile(nearest, 5))
+    look_alike = real_rooms_threshold(args.genre, 8, 5.0)[1]
 
     images = generate_images(
         load_generator(args.checkpoint),

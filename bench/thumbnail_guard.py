@@ -45,6 +45,18 @@ def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return pairwise_distances(torch.from_numpy(a), torch.from_numpy(b)).numpy()
 
 
+def real_rooms_threshold(genre: str, size: int, percentile: float) -> tuple[np.ndarray, float]:
+    """The painter's seeds 0..479 of ``genre`` as thumbnails, and the given percentile of each one's
+    distance to its nearest neighbour in its room of 24 (how close a real pair comes that often)."""
+    reals = np.stack([thumbnail(paint(genre, s, 64), size) for s in range(20 * ROOM)])
+    nearest = []
+    for start in range(0, len(reals), ROOM):
+        d = distances(reals[start : start + ROOM], reals[start : start + ROOM])
+        np.fill_diagonal(d, np.inf)
+        nearest += list(d.min(axis=1))
+    return reals, float(np.percentile(nearest, percentile))
+
+
 def hang(thumbs: np.ndarray, threshold: float) -> tuple[list[int], list[int]]:
     """(hung, refused) indices when paintings are hung in order until a room is full."""
     hung: list[int] = []
@@ -71,13 +83,7 @@ def main() -> None:
     parser.add_argument("--sheet", type=Path)
     args = parser.parse_args()
 
-    reals = np.stack([thumbnail(paint(args.genre, s, 64), args.size) for s in range(20 * ROOM)])
-    nearest = []
-    for start in range(0, len(reals), ROOM):
-        d = distances(reals[start : start + ROOM], reals[start : start + ROOM])
-        np.fill_diagonal(d, np.inf)
-        nearest += list(d.min(axis=1))
-    threshold = float(np.percentile(nearest, args.percentile))
+    reals, threshold = real_rooms_threshold(args.genre, args.size, args.percentile)
     real_refusals = [len(hang(reals[s : s + 2 * ROOM], threshold)[1]) for s in range(0, 18 * ROOM, 2 * ROOM)]
 
     images = generate_images(
