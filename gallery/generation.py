@@ -296,9 +296,10 @@ def generate_artworks(
 
     ``pool`` (default ``settings.GALLERY_HANG_POOL``) seeds are painted per
     artwork asked for and the most unlike each other and the room hang; the
-    others are not saved (copies of training images are, withheld), so a
-    room's seeds skip them. Pool 1 hangs the next
-    seeds in order, skipping only near duplicates.
+    others are not saved (copies of training images are, withheld): those
+    below the batch's highest saved seed are skipped for good, those above it
+    are painted again by the room's next batch. Pool 1 hangs the next seeds in
+    order, skipping only near duplicates.
 
     ``before_saving`` runs inside the transaction that saves the batch, before
     any row or file is written; an exception from it saves nothing (a painting
