@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from realism_rank import realism_scores
 from thumbnail_guard import real_rooms_threshold, thumbnail
 
+from gallery.mixing import most_unlike
 from scraper.samplemuseum.painter import paint
 from training.engine.checkpoint import load_generator
 from training.engine.features import embed_pictures, embed_uint8, pairwise_distances, picture_array
@@ -48,28 +49,12 @@ TILE = 96
 
 def in_order(d: np.ndarray, threshold: float) -> list[int]:
     """Today's room: paintings in seed order, a near duplicate of a hanging one skipped."""
-    hung: list[int] = []
-    for i in range(len(d)):
-        if hung and d[i, hung].min() < threshold:
-            continue
-        hung.append(i)
-        if len(hung) == ROOM:
-            break
-    return hung
+    return most_unlike(np.full(len(d), np.inf), d, ROOM, threshold, farthest=False)
 
 
 def farthest(d: np.ndarray, threshold: float) -> list[int]:
-    """The pool's room: the first seed, then each time the painting farthest from all chosen."""
-    chosen = [0]
-    nearest = d[0].copy()
-    while len(chosen) < ROOM:
-        nearest[chosen] = -1.0
-        k = int(np.argmax(nearest))
-        if nearest[k] < threshold:
-            break
-        chosen.append(k)
-        nearest = np.minimum(nearest, d[k])
-    return chosen
+    """The pool's room, as the generation task chooses it (``gallery.mixing.most_unlike``)."""
+    return most_unlike(np.full(len(d), np.inf), d, ROOM, threshold, farthest=True)
 
 
 def cover(d: np.ndarray, threshold: float) -> list[int]:

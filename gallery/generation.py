@@ -23,7 +23,15 @@ from django.db.models import Max, Q
 
 from training.models import Checkpoint
 
-from .mixing import MAX_POOL, POOL_FACTOR, farthest_apart, feature_change, measure_band, split_sources
+from .mixing import (
+    MAX_POOL,
+    POOL_FACTOR,
+    farthest_apart,
+    feature_change,
+    measure_band,
+    most_unlike,
+    split_sources,
+)
 from .models import Artwork, MixingExhibit
 from .room_guards import (
     Nearest,
@@ -195,30 +203,13 @@ def _choose(
     spare: Sequence[Candidate], hanging: np.ndarray, count: int, threshold: float, farthest: bool
 ) -> list[Candidate]:
     """At most ``count`` of ``spare`` that are no near duplicate of the room
-    (``hanging``) or of each other. In seed order, the first that pass; or,
-    ``farthest``, greedy farthest-point choice: each time the one whose nearest
-    painting, in the room or chosen before it, is farthest away, so the batch
-    hangs the most unlike paintings of its pool."""
+    (``hanging``) or of each other, chosen by :func:`most_unlike`: in seed
+    order, or, ``farthest``, the most unlike paintings of the pool."""
     if not spare:
         return []
     vectors = np.stack([c.features for c in spare])
-    nearest = (
-        distances(vectors, hanging).min(axis=1) if len(hanging) else np.full(len(spare), np.inf, np.float32)
-    )
-    among = distances(vectors, vectors)
-    chosen: list[int] = []
-    order = iter(range(len(spare)))
-    while len(chosen) < count:
-        if farthest:
-            k = int(np.argmax(nearest))
-        else:
-            k = next((i for i in order if nearest[i] >= threshold), -1)
-        if k < 0 or nearest[k] < threshold:
-            break  # the rest are near duplicates
-        chosen.append(k)
-        nearest = np.minimum(nearest, among[k])
-        nearest[chosen] = -np.inf
-    return [spare[i] for i in sorted(chosen)]
+    nearest = distances(vectors, hanging).min(axis=1) if len(hanging) else np.full(len(spare), np.inf)
+    return [spare[i] for i in most_unlike(nearest, distances(vectors, vectors), count, threshold, farthest)]
 
 
 def _paint_guarded(

@@ -1,4 +1,5 @@
-"""Mixing exhibits that show mixing: sources chosen far apart, and what each
+"""Mixing exhibits that show mixing: sources chosen far apart (and a room's
+batch chosen most unlike, `most_unlike`), and what each
 style band did to the pictures, measured rather than quoted from the paper.
 
 Everything here works on the engine's uint8 pictures ([N, H, W, 3]) and its
@@ -35,6 +36,31 @@ def farthest_apart(distances: np.ndarray, count: int) -> list[int]:
         chosen.append(k)
         nearest = np.minimum(nearest, distances[k])
     return chosen[:count]
+
+
+def most_unlike(
+    nearest: np.ndarray, among: np.ndarray, count: int, threshold: float, farthest: bool
+) -> list[int]:
+    """Indices of at most ``count`` candidates, none closer than ``threshold``
+    to another or to a painting already hanging (``nearest``: each one's
+    distance to its nearest hanging painting, ``inf`` in an empty room;
+    ``among``: their distances to each other). In index order, the first that
+    pass; or, ``farthest``, greedy farthest-point choice: each time the one
+    whose nearest painting, hanging or chosen before it, is farthest away."""
+    nearest = np.array(nearest, dtype=np.float64)
+    chosen: list[int] = []
+    order = iter(range(len(nearest)))
+    while len(chosen) < count:
+        if farthest:
+            k = int(np.argmax(nearest)) if len(nearest) else -1
+        else:
+            k = next((i for i in order if nearest[i] >= threshold), -1)
+        if k < 0 or nearest[k] < threshold:
+            break  # the rest are near duplicates
+        chosen.append(k)
+        nearest = np.minimum(nearest, among[k])
+        nearest[chosen] = -np.inf
+    return sorted(chosen)
 
 
 def split_sources(chosen: list[int], rows: int, columns: int) -> tuple[list[int], list[int]]:
