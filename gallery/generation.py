@@ -52,6 +52,15 @@ SEED_RETRIES = 3
 DRAW_FACTOR = 4
 MIN_EXTRA_DRAWS = 8
 MAX_SEED = 2**31 - 1
+# A batch keeps the paintings of its pool in memory while it chooses as long as
+# all it may draw fit in POOL_IMAGE_BYTES (any demo room; 1000 paintings at
+# 256 px). A larger pool (1000 paintings at 512 px would be 2.4 GB, at 1024 px
+# 9.4 GB) keeps only each seed's features and nearest training image, and paints
+# the seeds it hangs again at the end: a seed paints the same pixels whatever is
+# painted beside it (``generate_images``), so the batch saves what it would
+# have saved, for at most 1/pool more painting.
+POOL_IMAGE_BYTES = 1 << 30
+PAINT_CHUNK = 64  # seeds painted and embedded at a time
 
 
 @contextlib.contextmanager
@@ -145,7 +154,7 @@ class Candidate:
     """A painting the guards looked at, with what they found."""
 
     seed: int
-    image: np.ndarray
+    image: np.ndarray | None  # None: not kept (a large pool); painted again if it is saved
     features: np.ndarray
     nearest: Nearest
     withheld_reason: str = ""
@@ -228,13 +237,35 @@ def _paint_guarded(
     distinct, in seed order). Near duplicates of the room or of the batch
     never hang; copies of the training collection are kept but withheld. While
     fewer than ``count`` may hang, more seeds are drawn, up to the draw limit.
-    Returns the paintings to save and how many seeds were drawn."""
+    A pool larger than ``POOL_IMAGE_BYTES`` keeps features only and paints the
+    seeds it saves again. Returns the paintings to save and how many seeds
+    were drawn."""
     from training.engine.features import embed_pictures
     from training.engine.generate import generate_images
 
     collection = training_collection(checkpoint)
     hanging = room_features(room.genre_id)
     limit = max(max(DRAW_FACTOR, pool + 1) * count, count + MIN_EXTRA_DRAWS)
+    image_bytes = 3 * G.img_resolution**2
+    keep = limit * image_bytes <= POOL_IMAGE_BYTES
+    chunk = max(1, min(PAINT_CHUNK, POOL_IMAGE_BYTES // image_bytes))
+
+    def paint(seeds: list[int]) -> Iterator[tuple[list[int], np.ndarray]]:
+        for start in range(0, len(seeds), chunk):
+            part = seeds[start : start + chunk]
+            yield (
+                part,
+                generate_images(
+                    G,
+                    part,
+                    psi=psi,
+                    truncation_cutoff=truncation_cutoff,
+                    noise_mode=noise_mode,
+                    device=device,
+                    class_idx=room.class_idx,
+                ),
+            )
+
     seed = next_seed(room.genre_id)
     withheld: list[Candidate] = []
     spare: list[Candidate] = []
@@ -244,27 +275,25 @@ def _paint_guarded(
         seeds = list(range(seed, seed + min(max(pool * count - drawn, count - len(chosen)), limit - drawn)))
         seed += len(seeds)
         drawn += len(seeds)
-        images = generate_images(
-            G,
-            seeds,
-            psi=psi,
-            truncation_cutoff=truncation_cutoff,
-            noise_mode=noise_mode,
-            device=device,
-            class_idx=room.class_idx,
-        )
-        # Sized to 64 px as the stored training images and room paintings are.
-        features = embed_pictures(list(images)).numpy()
-        for s, image, vector, nearest in zip(
-            seeds, images, features, nearest_training_images(features, collection), strict=True
-        ):
-            if nearest.distance < collection.copy_threshold:
-                reason = _copy_reason(nearest, collection.copy_threshold)
-                withheld.append(Candidate(s, image, vector, nearest, reason))
-            else:
-                spare.append(Candidate(s, image, vector, nearest))
+        for part, images in paint(seeds):
+            # Sized to 64 px as the stored training images and room paintings are.
+            features = embed_pictures(list(images)).numpy()
+            for s, image, vector, nearest in zip(
+                part, images, features, nearest_training_images(features, collection), strict=True
+            ):
+                kept = image if keep else None
+                if nearest.distance < collection.copy_threshold:
+                    reason = _copy_reason(nearest, collection.copy_threshold)
+                    withheld.append(Candidate(s, kept, vector, nearest, reason))
+                else:
+                    spare.append(Candidate(s, kept, vector, nearest))
         chosen = _choose(spare, hanging, count, collection.duplicate_threshold, farthest=pool > 1)
-    return sorted(withheld + chosen, key=lambda c: c.seed), drawn
+    saved = sorted(withheld + chosen, key=lambda c: c.seed)
+    by_seed = {c.seed: c for c in saved if c.image is None}
+    for part, images in paint(list(by_seed)):
+        for s, image in zip(part, images, strict=True):
+            by_seed[s].image = image
+    return saved, drawn
 
 
 def generate_artworks(

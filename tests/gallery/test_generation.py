@@ -390,6 +390,35 @@ def test_a_batch_hangs_the_most_unlike_paintings_of_its_pool(checkpoint):
         generate_artworks(checkpoint, 1, pool=0)
 
 
+def test_a_pool_too_large_to_keep_paints_its_hung_seeds_again(checkpoint, monkeypatch):
+    """A 1000-painting request of a 1024-px model must not hold its whole pool
+    in memory: with room for two paintings, a batch paints two seeds at a time,
+    keeps only their features, paints the four it hangs again, and saves what
+    it saves when the pool fits."""
+    import gallery.generation as generation
+    from training.engine import generate
+
+    def saved(artworks):
+        return [(a.seed, bytes(a.features), stored_pixels(a.image.name).tobytes()) for a in artworks]
+
+    fits = saved(generate_artworks(checkpoint, 4, pool=3))
+    Artwork.objects.all().delete()  # the room is empty again: the same seeds come next
+
+    painted: list[int] = []
+    real = generate.generate_images
+
+    def counted(G, seeds, **kwargs):
+        painted.append(len(seeds))
+        return real(G, seeds, **kwargs)
+
+    monkeypatch.setattr(generate, "generate_images", counted)
+    monkeypatch.setattr(generation, "POOL_IMAGE_BYTES", 2 * 3 * 32 * 32)
+    large = saved(generate_artworks(checkpoint, 4, pool=3))
+    assert max(painted) == 2
+    assert sum(painted) == 12 + 4  # the pool, then the four it hangs
+    assert large == fits
+
+
 def test_seeds_continue_per_room_across_checkpoints(checkpoint, trained_checkpoint):
     generate_artworks(checkpoint, 2, pool=1)
     later = register_checkpoint(trained_checkpoint, checkpoint.run.genre, checkpoint.run.dataset)
