@@ -17,8 +17,12 @@ sees from across the room: where the light and dark masses are and their colours
 pairs are closer in that space than the 5th percentile of nearest neighbours in real rooms of
 24 (look-alike pairs), and the paintings' realism scores (Kynkaanniemi et al. 2019, as
 bench/realism_rank.py: lowest and mean; a farthest-point choice could favour the odd ones).
---sheet writes both rooms, today's above, the pool's below. Figures for docs/demo.md; nothing
-is timed.
+--sheet writes the rooms one under another. Figures for docs/demo.md; nothing is timed.
+
+The last room is the one the generation task hangs since the genre guard (gallery/genre_guard.py):
+the farthest choice among the pool's paintings that look no more like another room than every
+image of the genre's collection does (the four rooms' collections: the painter's seeds 0..39 of
+each genre). The paintings it refuses are listed, with the room each looks like.
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from realism_rank import realism_scores
 from thumbnail_guard import real_rooms_threshold, thumbnail
 
+from gallery.genre_guard import genre_ratios, room_threshold
 from gallery.mixing import most_unlike
-from scraper.samplemuseum.painter import paint
+from scraper.samplemuseum.painter import GENRES, paint
 from training.engine.checkpoint import load_generator
 from training.engine.features import embed_pictures, embed_uint8, pairwise_distances, picture_array
 from training.engine.generate import generate_images
@@ -101,6 +106,20 @@ def main() -> None:
     pictures = np.stack([picture_array(paint(args.genre, s, 128).convert("RGB")) for s in range(args.reals)])
     reals = embed_uint8(pictures)
     mirrored = embed_uint8(np.ascontiguousarray(pictures[:, :, ::-1]))
+    own = GENRES.index(args.genre)
+    centres = np.stack(
+        [
+            reals.numpy().mean(axis=0)
+            if g == args.genre
+            else embed_uint8(
+                np.stack([picture_array(paint(g, s, 128).convert("RGB")) for s in range(args.reals)])
+            )
+            .numpy()
+            .mean(axis=0)
+            for g in GENRES
+        ]
+    )
+    genre_limit = room_threshold(reals.numpy(), centres, own)
     threshold = float(near_duplicate_threshold(reals))
 
     # Look-alike threshold in thumbnail space: 5th percentile of nearest neighbours in real rooms of 24.
@@ -124,13 +143,22 @@ def main() -> None:
         f"{f' (first {args.cutoff} ws)' if args.cutoff else ''}; near-duplicate threshold {threshold:.3f}, "
         f"look-alike (8x8 thumbnails, 5th pct of real rooms) {look_alike:.3f}"
     )
+    ratios, looks_like = genre_ratios(features.numpy(), centres, own)
+    refused = [i for i in range(args.pool) if ratios[i] > genre_limit]
+    print(
+        f"  genre guard (ratio above {genre_limit:.3f}) refuses: "
+        + (", ".join(f"{i} ({GENRES[looks_like[i]]}, {ratios[i]:.3f})" for i in refused) or "none")
+    )
     print(
         "  room         seeds drawn  feat nn min/mean  thumb nn min/mean  look-alike pairs  realism min/mean"
     )
+    allowed = np.full(args.pool, np.inf)
+    allowed[refused] = -np.inf
     rooms = {
         "in order": in_order(d, threshold),
         "farthest": farthest(d, threshold),
         "cover": cover(d, threshold),
+        "genre+far": most_unlike(allowed, d, ROOM, threshold, farthest=True),
     }
     for name, picks in rooms.items():
         fmin, fmean = spread(d, picks)

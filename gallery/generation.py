@@ -36,6 +36,7 @@ from .models import Artwork, MixingExhibit
 from .room_guards import (
     Nearest,
     distances,
+    genre_guard,
     nearest_training_images,
     room_features,
     to_bytes,
@@ -231,19 +232,22 @@ def _paint_guarded(
     truncation_cutoff: int | None,
     noise_mode: str,
     pool: int,
-) -> tuple[list[Candidate], int]:
+) -> tuple[list[Candidate], int, dict[str, int]]:
     """Paint ``pool`` seeds per painting asked for, and hang the ``count``
     most unlike each other and the room (``pool`` 1: the first that are
-    distinct, in seed order). Near duplicates of the room or of the batch
-    never hang; copies of the training collection are kept but withheld. While
+    distinct, in seed order). Near duplicates of the room or of the batch,
+    and paintings that look more like another room than any of this room's
+    collection does, never hang; copies of the training collection are kept
+    but withheld. While
     fewer than ``count`` may hang, more seeds are drawn, up to the draw limit.
     A pool larger than ``POOL_IMAGE_BYTES`` keeps features only and paints the
-    seeds it saves again. Returns the paintings to save and how many seeds
-    were drawn."""
+    seeds it saves again. Returns the paintings to save, how many seeds were
+    drawn, and how many looked like each other room."""
     from training.engine.features import embed_pictures
     from training.engine.generate import generate_images
 
     collection = training_collection(checkpoint)
+    genres = genre_guard(room.genre_id)
     hanging = room_features(room.genre_id)
     limit = max(max(DRAW_FACTOR, pool + 1) * count, count + MIN_EXTRA_DRAWS)
     image_bytes = 3 * G.img_resolution**2
@@ -270,6 +274,7 @@ def _paint_guarded(
     withheld: list[Candidate] = []
     spare: list[Candidate] = []
     chosen: list[Candidate] = []
+    off_genre: dict[str, int] = {}  # seeds not hung: the room each looked like
     drawn = 0
     while len(chosen) < count and drawn < limit:
         seeds = list(range(seed, seed + min(max(pool * count - drawn, count - len(chosen)), limit - drawn)))
@@ -278,13 +283,16 @@ def _paint_guarded(
         for part, images in paint(seeds):
             # Sized to 64 px as the stored training images and room paintings are.
             features = embed_pictures(list(images)).numpy()
-            for s, image, vector, nearest in zip(
-                part, images, features, nearest_training_images(features, collection), strict=True
+            looks_like = genres.other_rooms(features) if genres else [None] * len(part)
+            for s, image, vector, nearest, other_room in zip(
+                part, images, features, nearest_training_images(features, collection), looks_like, strict=True
             ):
                 kept = image if keep else None
                 if nearest.distance < collection.copy_threshold:
                     reason = _copy_reason(nearest, collection.copy_threshold)
                     withheld.append(Candidate(s, kept, vector, nearest, reason))
+                elif other_room is not None:
+                    off_genre[other_room] = off_genre.get(other_room, 0) + 1
                 else:
                     spare.append(Candidate(s, kept, vector, nearest))
         chosen = _choose(spare, hanging, count, collection.duplicate_threshold, farthest=pool > 1)
@@ -293,7 +301,7 @@ def _paint_guarded(
     for part, images in paint(list(by_seed)):
         for s, image in zip(part, images, strict=True):
             by_seed[s].image = image
-    return saved, drawn
+    return saved, drawn, off_genre
 
 
 def generate_artworks(
@@ -333,7 +341,7 @@ def generate_artworks(
     room = Room.of(checkpoint, genre)
     G, device = load_checkpoint_generator(checkpoint)
     for _attempt in range(SEED_RETRIES):
-        candidates, drawn = _paint_guarded(
+        candidates, drawn, off_genre = _paint_guarded(
             checkpoint, room, G, device, count, psi, truncation_cutoff, noise_mode, pool
         )
         try:
@@ -352,19 +360,34 @@ def generate_artworks(
         )
     hung = [a for a in artworks if not a.withheld_reason]
     withheld = len(artworks) - len(hung)
+    looked_like = ", ".join(f"{n} like the {name} room" for name, n in sorted(off_genre.items()))
     logger.info(
-        "Painted %d artworks from checkpoint %s (%d seeds drawn, %d withheld as copies)",
+        "Painted %d artworks from checkpoint %s (%d seeds drawn, %d withheld as copies, not hung as "
+        "looking like another room: %s)",
         len(hung),
         checkpoint.pk,
         drawn,
         withheld,
+        looked_like or "none",
     )
     if len(hung) < count:
+        off = sum(off_genre.values())
         raise NotEnoughDistinctPaintings(
             f"Checkpoint {checkpoint} painted only {len(hung)} of {count} paintings distinct enough for the "
-            f"{room.name} room in {drawn} tries: the others were near duplicates of paintings "
-            f"already there or of each other{f', or copies of training images ({withheld} withheld)' if withheld else ''}. "
-            "The model has collapsed or memorised its collection: train it further or publish another checkpoint."
+            f"{room.name} room in {drawn} tries: "
+            + (
+                f"{off} looked more like another room than any image of its collection does ({looked_like}); "
+                if off
+                else ""
+            )
+            + (
+                "the others were near duplicates of paintings already there or of each other"
+                + (f", or copies of training images ({withheld} withheld)" if withheld else "")
+                if drawn > len(hung) + off
+                else "none was a near duplicate"
+            )
+            + ". The model has collapsed, memorised its collection or paints another genre: train it further "
+            "or publish another checkpoint."
         )
     return artworks
 
@@ -383,7 +406,8 @@ def build_mixing_exhibit(
     """A style-mixing exhibit (StyleGAN paper, Fig. 3): ``rows`` sources A,
     ``columns`` sources B, and a coarse, a middle and a fine grid. The sources
     are the farthest apart of a pool of candidates (in the quality report's
-    feature space), so rows and columns differ visibly; what each band did is
+    feature space; those the genre guard keeps off the room's walls left out
+    while enough remain), so rows and columns differ visibly; what each band did is
     measured and kept for the page's text. It hangs in ``genre``'s room
     (default: the run's genre), painted with that room's class. ``psi`` truncates
     the sources' first ``truncation_cutoff`` ws (all when None), as ``generate_artworks``;
@@ -409,6 +433,14 @@ def build_mixing_exhibit(
             class_idx=room.class_idx,
         )
     )
+    genres = genre_guard(room.genre_id)
+    if genres is not None:
+        # Sources that look like another room are left out, as they are off the
+        # room's walls, while enough are left; otherwise the exhibit shows what
+        # the model paints.
+        fits = [i for i, other in enumerate(genres.other_rooms(pool_features.numpy())) if other is None]
+        if len(fits) >= wanted:
+            pool, pool_features = [pool[i] for i in fits], pool_features[fits]
     chosen = farthest_apart(pairwise_distances(pool_features, pool_features).numpy(), wanted)
     row_picks, col_picks = split_sources(chosen, rows, columns)
     row_seeds, col_seeds = [pool[i] for i in row_picks], [pool[i] for i in col_picks]

@@ -7,6 +7,8 @@ generation task, in the quality report's feature space.
 - *Memorisation*: every painting records its nearest image in the training
   collection; one closer to it (or its mirror image) than any two training
   images are to each other copies it and is withheld.
+- *Genre*: a painting that looks more like another room than any approved
+  image of its own room does is not hung (``gallery/genre_guard.py``).
 
 The thresholds are the quality report's own (``near_duplicate_threshold``,
 ``training_features``), so a room is judged by the measure that judged its
@@ -105,11 +107,6 @@ def _embed_stored(files) -> np.ndarray:
 def training_collection(checkpoint: Checkpoint) -> TrainingCollection:
     """The checkpoint's training collection, embedded once per collection
     (and feature code) and cached in the private checkpoint storage."""
-    import torch
-
-    from training.engine.features import embed_uint8
-    from training.engine.quality import near_duplicate_threshold, training_features
-
     images = list(training_images(checkpoint).only("pk", "content_hash", "image"))
     if len(images) < 2:
         raise ValueError(
@@ -117,6 +114,17 @@ def training_collection(checkpoint: Checkpoint) -> TrainingCollection:
             "guards need at least two to tell a copy or a near duplicate from a new painting. Publish a "
             "checkpoint of a run trained on a frozen dataset, or approve the room's images."
         )
+    return _collection(images)
+
+
+def _collection(images: list[ScrapedImage]) -> TrainingCollection:
+    """``images`` (at least two) as a collection, embedded once per collection
+    (and feature code) and cached in the private checkpoint storage."""
+    import torch
+
+    from training.engine.features import embed_uint8
+    from training.engine.quality import near_duplicate_threshold, training_features
+
     storage = checkpoint_storage()
     name = _cache_name(images)
     if storage.exists(name):
@@ -149,6 +157,62 @@ def training_collection(checkpoint: Checkpoint) -> TrainingCollection:
     )
     storage.save(name, ContentFile(buffer.getvalue()))
     return collection
+
+
+# A room takes part in the genre guard with at least this many approved images.
+# Its threshold is the highest genre ratio among them, so with n images about
+# 1/(n+1) of genuine paintings of its genre would be refused: 5 % at 20, and a
+# centre of a few images says little of a genre.
+GENRE_GUARD_MIN_IMAGES = 20
+
+
+@dataclass
+class GenreGuard:
+    """The rooms' centres (the mean feature vector of each room's approved
+    images) and the highest genre ratio of one room's own images."""
+
+    names: list[str]  # each centre's room
+    centres: np.ndarray  # [rooms, D]
+    own: int  # the room painted
+    threshold: float
+
+    def other_rooms(self, features: np.ndarray) -> list[str | None]:
+        """For each painting, the room it looks more like than any image of
+        its own room's collection does (``None``: it may hang)."""
+        from .genre_guard import genre_ratios
+
+        ratios, nearest = genre_ratios(features, self.centres, self.own)
+        return [self.names[j] if r > self.threshold else None for r, j in zip(ratios, nearest, strict=True)]
+
+
+def genre_guard(genre_id: int) -> GenreGuard | None:
+    """The genre guard of a room, or ``None`` while it has nothing to compare:
+    the room, or every other room, holds fewer than ``GENRE_GUARD_MIN_IMAGES``
+    approved images."""
+    from .genre_guard import room_threshold
+    from .models import Genre
+
+    names: list[str] = []
+    collections: list[TrainingCollection] = []
+    own = None
+    for genre in Genre.objects.order_by("pk"):
+        images = list(
+            ScrapedImage.objects.filter(genre=genre, status=ScrapedImage.Status.APPROVED)
+            .order_by("pk")
+            .only("pk", "content_hash", "image")
+        )
+        if len(images) < GENRE_GUARD_MIN_IMAGES:
+            continue
+        if genre.pk == genre_id:
+            own = len(names)
+        names.append(str(genre.name))
+        collections.append(_collection(images))
+    if own is None or len(names) < 2:
+        return None
+    # A collection's features: its images, then their mirror images.
+    plain = [c.features[: len(c.image_ids)] for c in collections]
+    centres = np.stack([p.mean(axis=0) for p in plain])
+    return GenreGuard(names, centres, own, room_threshold(plain[own], centres, own))
 
 
 def to_bytes(vector: np.ndarray) -> bytes:

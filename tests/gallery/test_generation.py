@@ -273,18 +273,25 @@ def test_publishing_to_a_room_without_a_schedule_gives_it_one_that_is_not_due(
 # The room guards ---------------------------------------------------------------------------
 
 
-def training_copy_of(path: Path, genre: Genre, seed: int) -> ScrapedImage:
+def training_copy_of(path: Path, genre: Genre, seed: int, variant: int = 0) -> ScrapedImage:
     """An approved training image that is exactly what the checkpoint at
-    ``path`` paints for ``seed`` (ψ 0.7): a painting of that seed copies it."""
+    ``path`` paints for ``seed`` (ψ 0.7): a painting of that seed copies it.
+    A ``variant`` above 0 changes a few pixels by one level: another file of
+    the same picture."""
     from training.engine.checkpoint import load_generator
     from training.engine.generate import generate_images
 
-    copied = encode(to_rgb_image(generate_images(load_generator(path), [seed], psi=0.7)[0]), "PNG")
+    pixels = generate_images(load_generator(path), [seed], psi=0.7)[0]
+    if variant:
+        flat = pixels.reshape(-1).copy()
+        flat[np.random.default_rng(variant).choice(flat.size, 8, replace=False)] ^= 1
+        pixels = flat.reshape(pixels.shape)
+    copied = encode(to_rgb_image(pixels), "PNG")
     digest = hashlib.sha256(copied).hexdigest()
     original = ScrapedImage(
         genre=genre,
         source="aic",
-        source_id=f"copied-{seed}",
+        source_id=f"copied-{seed}-{variant}",
         title="The original",
         page_url="https://www.artic.edu/artworks/1",
         licence="CC0",
@@ -358,6 +365,35 @@ def test_a_collapsed_model_hangs_one_painting_and_gives_up_with_a_readable_messa
     with pytest.raises(NotEnoughDistinctPaintings, match="painted only 0 of 2"):
         generate_artworks(checkpoint, 2, psi=0.0)
     assert Artwork.objects.published().count() == 1
+
+
+def test_a_painting_that_looks_like_another_room_is_not_hung_there(checkpoint):
+    from gallery.generation import NotEnoughDistinctPaintings
+    from gallery.room_guards import GENRE_GUARD_MIN_IMAGES
+
+    # The Landscapes room's collection is what this portrait model paints (for other seeds).
+    landscapes = Genre.objects.get(slug="landscape")
+    for seed in range(1000, 1000 + GENRE_GUARD_MIN_IMAGES):
+        training_copy_of(Path(checkpoint.file.path), landscapes, seed)
+    # Too few portraits to judge by: every painting hangs.
+    assert len(generate_artworks(checkpoint, 1, pool=1)) == 1
+    approved_images("portrait", GENRE_GUARD_MIN_IMAGES - COLLECTION_SIZE, first_seed=COLLECTION_SIZE)
+    with pytest.raises(NotEnoughDistinctPaintings) as failure:
+        generate_artworks(checkpoint, 3, pool=1)
+    assert (
+        "painted only 0 of 3 paintings distinct enough for the Portraits room in 12 tries: 12 looked more "
+        "like another room than any image of its collection does (12 like the Landscapes room); none was a "
+        "near duplicate. The model has collapsed, memorised its collection or paints another genre"
+    ) in str(failure.value)
+    Artwork.objects.all().delete()
+    assert not Artwork.objects.exists()
+    # An exhibit still shows what the model paints when no source would hang.
+    exhibit = build_mixing_exhibit(checkpoint, rows=2, columns=2, rng=random.Random(7))
+    assert exhibit.sources.count() == 4
+
+    # Landscapes rejected, the room has no other room to be compared with: the same seeds hang.
+    ScrapedImage.objects.filter(genre=landscapes).update(status=ScrapedImage.Status.REJECTED)
+    assert [a.seed for a in generate_artworks(checkpoint, 3, pool=1)] == [0, 1, 2]
 
 
 def test_a_batch_hangs_the_most_unlike_paintings_of_its_pool(checkpoint):
@@ -462,6 +498,37 @@ def test_mixing_exhibit_sources_are_far_apart_and_its_text_says_what_it_measured
     change = round(100 * measures[strongest]["change"])
     assert f"the {strongest} band changed the paintings most: they moved {change}% of the way" in body
     assert "coarse styles bring B's pose" not in body  # not the paper's faces
+
+
+def test_exhibit_sources_that_look_like_another_room_are_left_out(checkpoint, collection):
+    from gallery.generation import MAX_SEED
+    from gallery.mixing import farthest_apart
+    from gallery.room_guards import GENRE_GUARD_MIN_IMAGES, genre_guard
+    from training.engine.checkpoint import load_generator
+    from training.engine.features import embed_uint8, pairwise_distances
+    from training.engine.generate import generate_images
+
+    # The exhibit's candidate sources, and the five it would show without the guard.
+    pool = random.Random(7).sample(range(MAX_SEED), 20)
+    features = embed_uint8(generate_images(load_generator(checkpoint.file.path), pool, psi=0.7))
+    unguarded = [pool[i] for i in farthest_apart(pairwise_distances(features, features).numpy(), 5)]
+    # The Landscapes room's collection: files of the first of those; this room's: the rest of the pool.
+    for variant in range(1, GENRE_GUARD_MIN_IMAGES + 1):
+        training_copy_of(
+            Path(checkpoint.file.path), Genre.objects.get(slug="landscape"), unguarded[0], variant
+        )
+    ScrapedImage.objects.filter(pk__in=[image.pk for image in collection]).update(
+        status=ScrapedImage.Status.REJECTED
+    )
+    for seed in [s for s in pool if s != unguarded[0]] + [2000]:
+        training_copy_of(Path(checkpoint.file.path), checkpoint.run.genre, seed)
+    looks_like = genre_guard(checkpoint.run.genre_id).other_rooms(features.numpy())
+    off = {seed for seed, room in zip(pool, looks_like, strict=True) if room is not None}
+    assert unguarded[0] in off and len(pool) - len(off) >= 5
+
+    exhibit = build_mixing_exhibit(checkpoint, rows=2, columns=3, rng=random.Random(7))
+    sources = set(exhibit.row_seeds + exhibit.col_seeds)
+    assert len(sources) == 5 and sources <= set(pool) - off
 
 
 def test_an_exhibit_painted_with_coarse_truncation_records_and_shows_it(checkpoint, client):

@@ -1,0 +1,46 @@
+"""The genre guard: a painting that looks more like another room than any
+image of its own room's collection does is not hung in its room.
+
+Each room's collection (its approved images) is summed up by its centre, the
+mean of its feature vectors in the quality report's feature space, where the
+four demo genres' collections are told apart by their nearest centre 99 % of
+the time (``docs/quality.md``). A painting's *genre ratio* is its distance to
+its room's centre over its distance to the nearest other room's centre: below
+1 it is nearer its own room. The room's threshold is the highest ratio of any
+image of its own collection, so the guard refuses only paintings less like
+their genre than every real one; a collection whose genres overlap gets a
+lenient threshold of its own.
+
+Measured on the shipped demo models (``bench/room_pool.py``): it refuses the
+cityscape model's smeared day skies and the portrait model's white smear, and
+nothing of the landscape model. Works on feature vectors only; nothing here
+touches the database.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.maximum(squared, 0.0))
+
+
+def genre_ratios(features: np.ndarray, centres: np.ndarray, own: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each vector's distance to ``centres[own]`` over its distance to the
+    nearest other centre, and the index of that other centre."""
+    if len(centres) < 2:
+        raise ValueError("the genre guard needs the centres of at least two rooms.")
+    d = _distances(features, centres)
+    others = np.delete(np.arange(len(centres)), own)
+    nearest = others[np.argmin(d[:, others], axis=1)]
+    ratio = d[:, own] / np.maximum(d[np.arange(len(d)), nearest], 1e-12)
+    return ratio, nearest
+
+
+def room_threshold(collection: np.ndarray, centres: np.ndarray, own: int) -> float:
+    """The highest genre ratio of the room's own collection."""
+    return float(genre_ratios(collection, centres, own)[0].max())
