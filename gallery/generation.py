@@ -238,9 +238,8 @@ def _paint_guarded(
     distinct, in seed order). Near duplicates of the room or of the batch,
     and paintings that look more like another room than any of this room's
     collection does, never hang; copies of the training collection are kept
-    but withheld. While
-    fewer than ``count`` may hang, more seeds are drawn, up to the draw limit.
-    A pool larger than ``POOL_IMAGE_BYTES`` keeps features only and paints the
+    but withheld. While fewer than ``count`` may hang, more seeds are drawn,
+    up to the draw limit. A pool larger than ``POOL_IMAGE_BYTES`` keeps features only and paints the
     seeds it saves again. Returns the paintings to save, how many seeds were
     drawn, and how many looked like each other room."""
     from training.engine.features import embed_pictures
