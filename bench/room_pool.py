@@ -107,18 +107,15 @@ def main() -> None:
     reals = embed_uint8(pictures)
     mirrored = embed_uint8(np.ascontiguousarray(pictures[:, :, ::-1]))
     own = GENRES.index(args.genre)
-    centres = np.stack(
-        [
-            reals.numpy().mean(axis=0)
-            if g == args.genre
-            else embed_uint8(
-                np.stack([picture_array(paint(g, s, 128).convert("RGB")) for s in range(args.reals)])
-            )
-            .numpy()
-            .mean(axis=0)
-            for g in GENRES
-        ]
-    )
+    collections = [
+        reals
+        if g == args.genre
+        else embed_uint8(
+            np.stack([picture_array(paint(g, s, 128).convert("RGB")) for s in range(args.reals)])
+        )
+        for g in GENRES
+    ]
+    centres = np.stack([c.numpy().mean(axis=0) for c in collections])
     genre_limit = room_threshold(reals.numpy(), centres, own)
     threshold = float(near_duplicate_threshold(reals))
 

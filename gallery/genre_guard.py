@@ -13,20 +13,16 @@ lenient threshold of its own.
 
 Measured on the shipped demo models (``bench/room_pool.py``): it refuses the
 cityscape model's smeared day skies and the portrait model's white smear, and
-nothing of the landscape model. Works on feature vectors only; nothing here
-touches the database.
+nothing of the landscape model. Works on feature vectors only (the report's own
+``pairwise_distances``); nothing here touches the database.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-
-def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.sqrt(np.maximum(squared, 0.0))
+from training.engine.features import pairwise_distances
 
 
 def genre_ratios(features: np.ndarray, centres: np.ndarray, own: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +30,7 @@ def genre_ratios(features: np.ndarray, centres: np.ndarray, own: int) -> tuple[n
     nearest other centre, and the index of that other centre."""
     if len(centres) < 2:
         raise ValueError("the genre guard needs the centres of at least two rooms.")
-    d = _distances(features, centres)
+    d = pairwise_distances(torch.as_tensor(features), torch.as_tensor(centres, dtype=torch.float32)).numpy()
     others = np.delete(np.arange(len(centres)), own)
     nearest = others[np.argmin(d[:, others], axis=1)]
     ratio = d[:, own] / np.maximum(d[np.arange(len(d)), nearest], 1e-12)

@@ -8,10 +8,8 @@ import numpy as np
 import pytest
 
 from gallery.genre_guard import genre_ratios, room_threshold
-from scraper.samplemuseum.painter import paint
+from scraper.samplemuseum.painter import GENRES, paint
 from training.engine.features import embed_uint8, picture_array
-
-GENRES = ["portrait", "flower-still-life", "landscape", "cityscape"]
 
 
 def embedded(genre: str, seeds: range) -> np.ndarray:
