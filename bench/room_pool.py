@@ -19,10 +19,15 @@ pairs are closer in that space than the 5th percentile of nearest neighbours in 
 bench/realism_rank.py: lowest and mean; a farthest-point choice could favour the odd ones).
 --sheet writes the rooms one under another. Figures for docs/demo.md; nothing is timed.
 
-The last room is the one the generation task hangs since the genre guard (gallery/genre_guard.py):
+The fourth room is the one the generation task hung with the genre guard (gallery/genre_guard.py):
 the farthest choice among the pool's paintings that look no more like another room than every
 image of the genre's collection does (the four rooms' collections: the painter's seeds 0..39 of
-each genre). The paintings it refuses are listed, with the room each looks like.
+each genre). The paintings it refuses are listed, with the room each looks like. The last room is
+the one the task hangs since glances: the same, ranked by ``gallery.mixing.glance_distance`` (the
+feature distance or, where smaller, the 8x8 glance distance, each in units of the collection's
+median nearest-neighbour distance). Its glances are 8x8 colour thumbnails as the look-alike count's
+are (box-filtered from the 64-px picture the feature space takes, where the count's are resized
+from the painting directly), so that count no longer measures it from outside: look at the sheet.
 """
 
 from __future__ import annotations
@@ -41,10 +46,16 @@ from realism_rank import realism_scores
 from thumbnail_guard import real_rooms_threshold, thumbnail
 
 from gallery.genre_guard import genre_ratios, room_threshold
-from gallery.mixing import most_unlike
+from gallery.mixing import glance_distance, most_unlike
 from scraper.samplemuseum.painter import GENRES, paint
 from training.engine.checkpoint import load_generator
-from training.engine.features import embed_pictures, embed_uint8, pairwise_distances, picture_array
+from training.engine.features import (
+    embed_pictures,
+    embed_uint8,
+    glance_uint8,
+    pairwise_distances,
+    picture_array,
+)
 from training.engine.generate import generate_images
 from training.engine.quality import PR_K, near_duplicate_threshold
 
@@ -80,6 +91,13 @@ def cover(d: np.ndarray, threshold: float) -> list[int]:
     return chosen
 
 
+def typical_nearest(vectors: torch.Tensor) -> float:
+    """The median distance from each vector to its nearest other (as ``room_guards._typical_nearest``)."""
+    d = pairwise_distances(vectors, vectors).double().numpy()
+    np.fill_diagonal(d, np.inf)
+    return float(np.median(d.min(axis=1)))
+
+
 def spread(d: np.ndarray, picks: list[int]) -> tuple[float, float]:
     sub = d[np.ix_(picks, picks)].copy()
     np.fill_diagonal(sub, np.inf)
@@ -87,9 +105,12 @@ def spread(d: np.ndarray, picks: list[int]) -> tuple[float, float]:
     return float(nn.min()), float(nn.mean())
 
 
-def close_pairs(d: np.ndarray, picks: list[int], threshold: float) -> int:
+def close_pairs(d: np.ndarray, picks: list[int], threshold: float) -> list[tuple[int, int]]:
+    """The pairs of ``picks`` closer than ``threshold``, as seed pairs."""
+    picks = sorted(picks)
     sub = d[np.ix_(picks, picks)]
-    return int((sub[np.triu_indices(len(picks), 1)] < threshold).sum())
+    rows, cols = np.triu_indices(len(picks), 1)
+    return [(picks[r], picks[c]) for r, c in zip(rows, cols, strict=True) if sub[r, c] < threshold]
 
 
 def main() -> None:
@@ -134,6 +155,15 @@ def main() -> None:
     thumbs = np.stack([thumbnail(Image.fromarray(a), 8) for a in images])
     dt = pairwise_distances(torch.from_numpy(thumbs), torch.from_numpy(thumbs)).numpy()
     realism = realism_scores(features, reals, mirrored, PR_K).numpy()
+    # What the generation task ranks by since glances: features or, where smaller, 8x8 glances, each in
+    # units of the collection's median nearest-neighbour distance (gallery.room_guards._collection).
+    glances = glance_uint8(np.stack([picture_array(a) for a in images]))
+    unlike = glance_distance(
+        d,
+        pairwise_distances(glances, glances).numpy(),
+        typical_nearest(reals),
+        typical_nearest(glance_uint8(pictures)),
+    )
 
     print(
         f"{args.genre}: pool of seeds 0..{args.pool - 1}, psi {args.psi:g}"
@@ -156,15 +186,21 @@ def main() -> None:
         "farthest": farthest(d, threshold),
         "cover": cover(d, threshold),
         "genre+far": most_unlike(allowed, d, ROOM, threshold, farthest=True),
+        "genre+glance": most_unlike(
+            allowed, d, ROOM, threshold, farthest=True, rank=(np.full(args.pool, np.inf), unlike)
+        ),
     }
     for name, picks in rooms.items():
         fmin, fmean = spread(d, picks)
+        pairs = close_pairs(dt, picks, look_alike)
         tmin, tmean = spread(dt, picks)
         print(
             f"  {name:<12} {max(picks) + 1:>11}  {fmin:7.3f} / {fmean:.3f}  {tmin:8.3f} / {tmean:.3f}"
-            f"  {close_pairs(dt, picks, look_alike):>16}  {realism[picks].min():7.2f} / {realism[picks].mean():.2f}"
+            f"  {len(pairs):>16}  {realism[picks].min():7.2f} / {realism[picks].mean():.2f}"
         )
         print(f"    seeds: {sorted(picks)}")
+        if pairs:
+            print("    look-alike pairs: " + ", ".join(f"{a}/{b}" for a, b in pairs))
     if args.sheet:
         columns = 12
         rows_per_room = -(-ROOM // columns)

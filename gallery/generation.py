@@ -28,17 +28,20 @@ from .mixing import (
     POOL_FACTOR,
     farthest_apart,
     feature_change,
+    glance_distance,
     measure_band,
     most_unlike,
     split_sources,
 )
 from .models import Artwork, MixingExhibit
 from .room_guards import (
+    Hanging,
     Nearest,
+    TrainingCollection,
     distances,
     genre_guard,
     nearest_training_images,
-    room_features,
+    room_paintings,
     to_bytes,
     training_collection,
 )
@@ -157,6 +160,7 @@ class Candidate:
     seed: int
     image: np.ndarray | None  # None: not kept (a large pool); painted again if it is saved
     features: np.ndarray
+    glance: np.ndarray  # an 8x8 colour thumbnail: the painting from across the room
     nearest: Nearest
     withheld_reason: str = ""
 
@@ -193,6 +197,7 @@ def _save_batch(
                     nearest_training_image_id=candidate.nearest.image_id,
                     nearest_training_distance=candidate.nearest.distance,
                     features=to_bytes(candidate.features),
+                    glance=to_bytes(candidate.glance),
                 )
                 touched.append(artwork)
                 save_artwork_image(artwork, candidate.image)
@@ -210,16 +215,34 @@ def _copy_reason(nearest: Nearest, threshold: float) -> str:
 
 
 def _choose(
-    spare: Sequence[Candidate], hanging: np.ndarray, count: int, threshold: float, farthest: bool
+    spare: Sequence[Candidate], hanging: Hanging, count: int, collection: TrainingCollection, farthest: bool
 ) -> list[Candidate]:
     """At most ``count`` of ``spare`` that are no near duplicate of the room
     (``hanging``) or of each other, chosen by :func:`most_unlike`: in seed
-    order, or, ``farthest``, the most unlike paintings of the pool."""
+    order, or, ``farthest``, the most unlike paintings of the pool, unlike by
+    features and at a glance (:func:`glance_distance`)."""
     if not spare:
         return []
     vectors = np.stack([c.features for c in spare])
-    nearest = distances(vectors, hanging).min(axis=1) if len(hanging) else np.full(len(spare), np.inf)
-    return [spare[i] for i in most_unlike(nearest, distances(vectors, vectors), count, threshold, farthest)]
+    glances = np.stack([c.glance for c in spare])
+
+    def unlike(features: np.ndarray, glance: np.ndarray) -> np.ndarray:
+        return glance_distance(
+            distances(vectors, features),
+            distances(glances, glance),
+            collection.feature_scale,
+            collection.glance_scale,
+        )
+
+    among = distances(vectors, vectors)
+    if len(hanging.features):
+        nearest = distances(vectors, hanging.features).min(axis=1)
+        rank_nearest = unlike(hanging.features, hanging.glances).min(axis=1)
+    else:
+        nearest = rank_nearest = np.full(len(spare), np.inf)
+    rank = (rank_nearest, unlike(vectors, glances))
+    picks = most_unlike(nearest, among, count, collection.duplicate_threshold, farthest, rank=rank)
+    return [spare[i] for i in picks]
 
 
 def _paint_guarded(
@@ -242,12 +265,12 @@ def _paint_guarded(
     up to the draw limit. A pool larger than ``POOL_IMAGE_BYTES`` keeps features only and paints the
     seeds it saves again. Returns the paintings to save, how many seeds were
     drawn, and how many looked like each other room."""
-    from training.engine.features import embed_pictures
+    from training.engine.features import embed_uint8, glance_uint8, picture_array
     from training.engine.generate import generate_images
 
     collection = training_collection(checkpoint)
     genres = genre_guard(room.genre_id)
-    hanging = room_features(room.genre_id)
+    hanging = room_paintings(room.genre_id)
     limit = max(max(DRAW_FACTOR, pool + 1) * count, count + MIN_EXTRA_DRAWS)
     image_bytes = 3 * G.img_resolution**2
     keep = limit * image_bytes <= POOL_IMAGE_BYTES
@@ -281,20 +304,23 @@ def _paint_guarded(
         drawn += len(seeds)
         for part, images in paint(seeds):
             # Sized to 64 px as the stored training images and room paintings are.
-            features = embed_pictures(list(images)).numpy()
+            pictures = np.stack([picture_array(image) for image in images])
+            features = embed_uint8(pictures).numpy()
+            glances = glance_uint8(pictures).numpy()
             looks_like = genres.other_rooms(features) if genres else [None] * len(part)
-            for s, image, vector, nearest, other_room in zip(
-                part, images, features, nearest_training_images(features, collection), looks_like, strict=True
+            nearest_images = nearest_training_images(features, collection)
+            for s, image, vector, glance, nearest, other_room in zip(
+                part, images, features, glances, nearest_images, looks_like, strict=True
             ):
                 kept = image if keep else None
                 if nearest.distance < collection.copy_threshold:
                     reason = _copy_reason(nearest, collection.copy_threshold)
-                    withheld.append(Candidate(s, kept, vector, nearest, reason))
+                    withheld.append(Candidate(s, kept, vector, glance, nearest, reason))
                 elif other_room is not None:
                     off_genre[other_room] = off_genre.get(other_room, 0) + 1
                 else:
-                    spare.append(Candidate(s, kept, vector, nearest))
-        chosen = _choose(spare, hanging, count, collection.duplicate_threshold, farthest=pool > 1)
+                    spare.append(Candidate(s, kept, vector, glance, nearest))
+        chosen = _choose(spare, hanging, count, collection, farthest=pool > 1)
     saved = sorted(withheld + chosen, key=lambda c: c.seed)
     by_seed = {c.seed: c for c in saved if c.image is None}
     for part, images in paint(list(by_seed)):

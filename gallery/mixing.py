@@ -39,28 +39,54 @@ def farthest_apart(distances: np.ndarray, count: int) -> list[int]:
 
 
 def most_unlike(
-    nearest: np.ndarray, among: np.ndarray, count: int, threshold: float, farthest: bool
+    nearest: np.ndarray,
+    among: np.ndarray,
+    count: int,
+    threshold: float,
+    farthest: bool,
+    rank: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[int]:
     """Indices of at most ``count`` candidates, none closer than ``threshold``
     to another or to a painting already hanging (``nearest``: each one's
     distance to its nearest hanging painting, ``inf`` in an empty room;
     ``among``: their distances to each other). In index order, the first that
     pass; or, ``farthest``, greedy farthest-point choice: each time the one
-    whose nearest painting, hanging or chosen before it, is farthest away."""
+    whose nearest painting, hanging or chosen before it, is farthest away, by
+    ``rank`` (the same two, in another distance: :func:`glance_distance`)
+    where given, else by ``nearest`` and ``among``."""
     nearest = np.array(nearest, dtype=np.float64)
+    rank_nearest, rank_among = (nearest, among) if rank is None else (np.array(rank[0], np.float64), rank[1])
     chosen: list[int] = []
     order = iter(range(len(nearest)))
     while len(chosen) < count:
         if farthest:
-            k = int(np.argmax(nearest)) if len(nearest) else -1
+            open_ = nearest >= threshold
+            k = int(np.argmax(np.where(open_, rank_nearest, -np.inf))) if open_.any() else -1
         else:
             k = next((i for i in order if nearest[i] >= threshold), -1)
-        if k < 0 or nearest[k] < threshold:
+        if k < 0:
             break  # the rest are near duplicates
         chosen.append(k)
         nearest = np.minimum(nearest, among[k])
         nearest[chosen] = -np.inf
+        rank_nearest = np.minimum(rank_nearest, rank_among[k])
     return sorted(chosen)
+
+
+def glance_distance(
+    features: np.ndarray, glances: np.ndarray, feature_scale: float, glance_scale: float
+) -> np.ndarray:
+    """How unlike two paintings look, counting both what the feature space
+    sees and what a visitor sees from across the room: the smaller of their
+    feature distance and their glance distance (``features.glance_uint8``),
+    each in units of its ``scale`` (how far a real painting of the collection
+    typically lies from its nearest neighbour in that space). Two paintings
+    whose masses and colours lie alike are close however their brushwork
+    differs. ``features``, ``glances``: the two distance matrices."""
+    return np.minimum(
+        np.asarray(features, np.float64) / max(feature_scale, 1e-9),
+        np.asarray(glances, np.float64) / max(glance_scale, 1e-9),
+    )
 
 
 def split_sources(chosen: list[int], rows: int, columns: int) -> tuple[list[int], list[int]]:

@@ -156,6 +156,9 @@ class Artwork(models.Model):
     # The painting's feature vector (float32 bytes), so the variety guard
     # compares new paintings with a room without decoding its images again.
     features = models.BinaryField(_("features"), null=True, blank=True, editable=False)
+    # The painting as an 8x8 colour thumbnail (float32 bytes, features.glance_uint8):
+    # what a visitor sees from across the room, so a batch hangs no look-alikes.
+    glance = models.BinaryField(_("glance"), null=True, blank=True, editable=False)
 
     objects = PublishedQuerySet.as_manager()
 

@@ -10,6 +10,12 @@ generation task, in the quality report's feature space.
 - *Genre*: a painting that looks more like another room than any approved
   image of its own room does is not hung (``gallery/genre_guard.py``).
 
+A batch that paints a pool hangs the paintings most unlike each other and the
+room by ``gallery.mixing.glance_distance``: the feature distance, or, where it
+is smaller, how alike two paintings look from across the room (their 8x8
+colour thumbnails, ``Artwork.glance``), each in units of the collection's
+typical nearest-neighbour distance (``feature_scale``, ``glance_scale``).
+
 The thresholds are the quality report's own (``near_duplicate_threshold``,
 ``training_features``), so a room is judged by the measure that judged its
 checkpoint. torch and the engine are imported inside the functions: the web
@@ -52,6 +58,10 @@ class TrainingCollection:
     features: np.ndarray  # float32 [2N, D]: the N images, then their mirror images
     copy_threshold: float
     duplicate_threshold: float
+    # How far an image of the collection typically lies from its nearest other
+    # (the median), in the feature space and at a glance (8x8 colour thumbnails).
+    feature_scale: float
+    glance_scale: float
 
 
 @dataclass
@@ -122,22 +132,24 @@ def _collection(images: list[ScrapedImage]) -> TrainingCollection:
     (and feature code) and cached in the private checkpoint storage."""
     import torch
 
-    from training.engine.features import embed_uint8
+    from training.engine.features import embed_uint8, glance_uint8
     from training.engine.quality import near_duplicate_threshold, training_features
 
     storage = checkpoint_storage()
     name = _cache_name(images)
+    fields = ("features", "copy_threshold", "duplicate_threshold", "feature_scale", "glance_scale")
     if storage.exists(name):
         with storage.open(name, "rb") as fh:
             stored = np.load(io.BytesIO(fh.read()))
-            # Rows follow the images' order, which the cache's name encodes; the
-            # ids are this database's (another database may hold the same images).
-            return TrainingCollection(
-                [image.pk for image in images],
-                stored["features"],
-                float(stored["copy_threshold"]),
-                float(stored["duplicate_threshold"]),
-            )
+            if all(field in stored for field in fields):
+                # Rows follow the images' order, which the cache's name encodes; the
+                # ids are this database's (another database may hold the same images).
+                return TrainingCollection(
+                    [image.pk for image in images],
+                    stored["features"],
+                    *(float(stored[f]) for f in fields[1:]),
+                )
+        storage.delete(name)  # written by an older version of this code: embedded again below
     pictures = _pictures([image.image for image in images])
     plain = embed_uint8(pictures)
     mirrored = embed_uint8(np.ascontiguousarray(pictures[:, :, ::-1]))
@@ -147,16 +159,20 @@ def _collection(images: list[ScrapedImage]) -> TrainingCollection:
         # The report's own thresholds, computed by the report's own functions.
         copy_threshold=float(training_features(pictures)[1]),
         duplicate_threshold=float(near_duplicate_threshold(plain)),
+        feature_scale=_typical_nearest(plain.numpy()),
+        glance_scale=_typical_nearest(glance_uint8(pictures).numpy()),
     )
     buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        features=collection.features,
-        copy_threshold=collection.copy_threshold,
-        duplicate_threshold=collection.duplicate_threshold,
-    )
+    np.savez(buffer, **{field: getattr(collection, field) for field in fields})
     storage.save(name, ContentFile(buffer.getvalue()))
     return collection
+
+
+def _typical_nearest(vectors: np.ndarray) -> float:
+    """The median distance from each vector to its nearest other."""
+    d = distances(vectors, vectors).astype(np.float64)
+    np.fill_diagonal(d, np.inf)
+    return float(np.median(d.min(axis=1)))
 
 
 # A room takes part in the genre guard with at least this many approved images.
@@ -223,28 +239,46 @@ def from_bytes(data: bytes | memoryview) -> np.ndarray:
     return np.frombuffer(bytes(data), dtype=FEATURE_DTYPE)
 
 
-def room_features(genre_id: int) -> np.ndarray:
-    """The feature vectors of the paintings hanging in a room. Older paintings
-    made before features were stored are embedded from their files once and
-    their vectors saved."""
-    from training.engine.features import feature_dim
+@dataclass
+class Hanging:
+    """The paintings hanging in a room, as the guards compare them."""
+
+    features: np.ndarray  # float32 [N, D]
+    glances: np.ndarray  # float32 [N, 3 * THUMB * THUMB]
+
+
+def room_paintings(genre_id: int) -> Hanging:
+    """The feature vectors and glances of the paintings hanging in a room.
+    Older paintings made before these were stored are measured from their
+    files once and their vectors saved."""
+    from training.engine.features import THUMB, embed_uint8, feature_dim, glance_uint8
 
     hanging = Artwork.objects.published().filter(genre_id=genre_id, withheld_reason="")
-    vectors = [from_bytes(f) for f in hanging.exclude(features=None).values_list("features", flat=True)]
-    missing = list(hanging.filter(features=None).only("pk", "image"))
+    stored = list(hanging.values_list("pk", "features", "glance"))
+    missing = [pk for pk, features, glance in stored if features is None or glance is None]
+    measured = {}
     if missing:
-        embedded = _embed_stored([art.image for art in missing])
-        for art, vector in zip(missing, embedded, strict=True):
-            Artwork.objects.filter(pk=art.pk).update(features=to_bytes(vector))
-        vectors += list(embedded)
+        arts = list(Artwork.objects.filter(pk__in=missing).only("pk", "image"))
+        pictures = _pictures([art.image for art in arts])
+        for art, vector, glance in zip(
+            arts, embed_uint8(pictures).numpy(), glance_uint8(pictures).numpy(), strict=True
+        ):
+            Artwork.objects.filter(pk=art.pk).update(features=to_bytes(vector), glance=to_bytes(glance))
+            measured[art.pk] = (vector, glance)
+    pairs = [
+        measured[pk] if pk in measured else (from_bytes(features), from_bytes(glance))
+        for pk, features, glance in stored
+    ]
     dim = feature_dim()
-    kept = [v for v in vectors if v.shape == (dim,)]
-    if len(kept) != len(vectors):
+    kept = [pair for pair in pairs if pair[0].shape == (dim,)]
+    if len(kept) != len(pairs):
         # Stored by an older feature space: compare only what this one measured.
         logger.warning(
-            "Room %s: %d paintings carry features of another size", genre_id, len(vectors) - len(kept)
+            "Room %s: %d paintings carry features of another size", genre_id, len(pairs) - len(kept)
         )
-    return np.stack(kept) if kept else np.zeros((0, dim), dtype=FEATURE_DTYPE)
+    if not kept:
+        return Hanging(np.zeros((0, dim), FEATURE_DTYPE), np.zeros((0, 3 * THUMB * THUMB), FEATURE_DTYPE))
+    return Hanging(np.stack([f for f, _ in kept]), np.stack([g for _, g in kept]))
 
 
 def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:

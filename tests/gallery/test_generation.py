@@ -17,7 +17,7 @@ from gallery.generation import build_mixing_exhibit, generate_artworks
 from gallery.models import Artwork, Genre, MixingExhibit
 from gallery.periodic import refresh_rooms
 from gallery.room_guards import training_collection
-from gallery.thumbnails import encode, to_rgb_image
+from gallery.thumbnails import encode, save_artwork_image, to_rgb_image
 from scraper.models import ScrapedImage
 from tests.training.runs_factories import approved_images, painting_png
 from training.models import Checkpoint, Dataset, GenerationSchedule, TrainingRun
@@ -399,31 +399,101 @@ def test_a_painting_that_looks_like_another_room_is_not_hung_there(checkpoint):
 def test_a_batch_hangs_the_most_unlike_paintings_of_its_pool(checkpoint):
     import itertools
 
+    from gallery.mixing import glance_distance
+    from gallery.room_guards import from_bytes, training_collection
     from training.engine.checkpoint import load_generator
-    from training.engine.features import embed_pictures, pairwise_distances
+    from training.engine.features import embed_uint8, glance_uint8, pairwise_distances, picture_array
     from training.engine.generate import generate_images
 
     def closest_pair(d: np.ndarray, picks) -> float:
         return min(d[i, j] for i, j in itertools.combinations(picks, 2))
 
-    hung = sorted(a.seed for a in generate_artworks(checkpoint, 4, pool=3))
+    artworks = generate_artworks(checkpoint, 4, pool=3)
+    hung = sorted(a.seed for a in artworks)
     # The pool: the room's next 12 seeds, painted as the batch painted them.
     pool = list(range(12))
     assert set(hung) <= set(pool)
     G = load_generator(checkpoint.file.path)
-    features = embed_pictures(list(generate_images(G, pool, psi=0.7)))
-    d = pairwise_distances(features, features).numpy()
-    # The two most alike paintings on the wall are farther apart than those of
-    # the four seeds in order (what a batch without a pool hangs), and than
-    # those of nine in ten of the pool's choices of four.
-    chosen = closest_pair(d, hung)
-    assert chosen > closest_pair(d, range(4))
-    others = sorted(closest_pair(d, picks) for picks in itertools.combinations(range(12), 4))
+    pictures = np.stack([picture_array(p) for p in generate_images(G, pool, psi=0.7)])
+    features, glances = embed_uint8(pictures), glance_uint8(pictures)
+    # Each painting keeps its glance (an 8x8 colour thumbnail) for the room's next batches.
+    for art in artworks:
+        assert np.array_equal(from_bytes(art.glance), glances[art.seed].numpy())
+    collection = training_collection(checkpoint)
+    unlike = glance_distance(
+        pairwise_distances(features, features).numpy(),
+        pairwise_distances(glances, glances).numpy(),
+        collection.feature_scale,
+        collection.glance_scale,
+    )
+    # The two most alike paintings on the wall, by features or at a glance,
+    # are less alike than those of the four seeds in order (what a batch
+    # without a pool hangs), and than those of nine in ten of the pool's
+    # choices of four.
+    chosen = closest_pair(unlike, hung)
+    assert chosen > closest_pair(unlike, range(4))
+    others = sorted(closest_pair(unlike, picks) for picks in itertools.combinations(range(12), 4))
     assert chosen >= others[int(0.9 * len(others))]
 
     # A pool of zero paints nothing and says why.
     with pytest.raises(ValueError, match="pool=0 must be at least 1"):
         generate_artworks(checkpoint, 1, pool=0)
+
+
+def test_a_batch_hangs_nothing_that_looks_like_a_painting_on_the_wall_from_across_the_room(checkpoint):
+    """A painting on the wall is one the model paints, each cell of its 8x8
+    glance repainted as a checkerboard of two other colours that average to the
+    cell's: far from it in the feature space (palette, texture, edges), the
+    same at a glance. The pool's
+    farthest choice by features alone would hang the model's painting beside
+    it; the batch does not."""
+    from gallery.mixing import most_unlike
+    from gallery.room_guards import from_bytes
+    from tests.gallery.factories import make_artwork
+    from training.engine.checkpoint import load_generator
+    from training.engine.features import embed_uint8, glance_uint8, pairwise_distances, picture_array
+    from training.engine.generate import generate_images
+
+    def repainted(image: np.ndarray) -> np.ndarray:
+        """The 64-px picture with each cell of its 8x8 glance repainted as a checkerboard
+        of two colours, far from the cell's own and averaging to it."""
+        means = picture_array(image).reshape(8, 8, 8, 8, 3).mean(axis=(1, 3))  # [8, 8, 3]
+        swing = np.minimum(means, 255 - means) * np.array([1, -1, 1])
+        checker = (np.indices((64, 64)).sum(axis=0) % 2 * 2 - 1)[..., None]
+        cells = np.repeat(np.repeat(means, 8, axis=0), 8, axis=1)
+        swings = np.repeat(np.repeat(swing, 8, axis=0), 8, axis=1)
+        return np.rint(cells + checker * swings).astype(np.uint8)
+
+    # The wall's painting gets seed 0, so the batch of 4 (pool 2) paints seeds 1-8.
+    pool = list(range(1, 9))
+    images = generate_images(load_generator(checkpoint.file.path), pool, psi=0.7)
+    pictures = np.stack([picture_array(p) for p in images])
+    features = embed_uint8(pictures)
+    threshold = training_collection(checkpoint).duplicate_threshold
+    look_alike = None
+    for k, image in enumerate(images):
+        copy = embed_uint8(repainted(image)[None])
+        on_wall = pairwise_distances(features, copy).numpy()[:, 0]
+        by_features = most_unlike(on_wall, pairwise_distances(features, features).numpy(), 4, threshold, True)
+        if k in by_features:
+            look_alike = k
+            break
+    assert look_alike is not None, "no painting of the pool that features alone would hang beside its copy"
+    assert on_wall[look_alike] > 2 * threshold  # far from a near duplicate by features
+    wall = make_artwork(Genre.objects.get(slug="portrait"), seed=0)
+    save_artwork_image(
+        wall, repainted(images[look_alike])
+    )  # stored before glances were: measured from its file
+    assert wall.features is None and wall.glance is None
+
+    hung = sorted(a.seed for a in generate_artworks(checkpoint, 4, pool=2))
+    assert len(hung) == 4 and set(hung) <= set(pool)
+    assert pool[look_alike] not in hung
+    wall.refresh_from_db()
+    glance = glance_uint8(picture_array(stored_pixels(wall.image.name))[None])[0].numpy()
+    assert np.allclose(from_bytes(wall.glance), glance)
+    same = glance_uint8(pictures[look_alike : look_alike + 1]).numpy()[0]
+    assert np.abs(same - glance).max() <= 1 / 255  # each cell within rounding
 
 
 def test_a_pool_too_large_to_keep_paints_its_hung_seeds_again(checkpoint, monkeypatch):

@@ -241,6 +241,22 @@ def embed_pictures(pictures: Sequence[Image.Image | np.ndarray]) -> torch.Tensor
     return embed_uint8(np.stack([picture_array(p) for p in pictures]))
 
 
+def glance_uint8(images: np.ndarray) -> torch.Tensor:
+    """What a visitor sees of each picture from across the room: 64-px uint8 pictures
+    (``[N, 64, 64, 3]``, as ``picture_array`` makes them) box-filtered to ``THUMB`` x ``THUMB``
+    RGB in ``[0, 1]``, float32 ``[N, 3 * THUMB * THUMB]``: where the light, dark and coloured
+    masses lie. Not part of the feature vector: two paintings far apart in texture and
+    structure can still look alike at a glance (the generation task weighs both)."""
+    check_images("glance_uint8 images", images, allow_empty=True)
+    if images.shape[1:3] != (FEATURE_SIZE, FEATURE_SIZE):
+        raise ValueError(
+            f"glance_uint8 needs {FEATURE_SIZE}x{FEATURE_SIZE} pictures, got {images.shape[1:3]}."
+        )
+    cell = FEATURE_SIZE // THUMB
+    blocks = images.reshape(len(images), THUMB, cell, THUMB, cell, 3).astype(np.float32).mean(axis=(2, 4))
+    return torch.from_numpy(np.ascontiguousarray(blocks.reshape(len(images), -1) / 255.0))
+
+
 def pairwise_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Euclidean distances ``[len(a), len(b)]`` between two sets of feature vectors."""
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:

@@ -16,6 +16,7 @@ from training.engine.features import (
     embed_pictures,
     embed_uint8,
     feature_dim,
+    glance_uint8,
     pairwise_distances,
 )
 
@@ -114,3 +115,23 @@ def test_bad_pictures_are_refused_by_name() -> None:
         embed_pictures([Image.new("RGB", (10, 40))])
     with pytest.raises(ValueError, match="same D"):
         pairwise_distances(torch.zeros(2, 3), torch.zeros(2, 4))
+
+
+def test_a_glance_is_where_a_picture_s_colours_lie_at_8x8() -> None:
+    picture = np.zeros((1, 64, 64, 3), dtype=np.uint8)
+    picture[0, :, 32:] = (255, 128, 0)  # orange on the right half
+    picture[0, 60:, :8] = 255  # a small white corner, a quarter of one cell
+    glance = glance_uint8(picture)
+    assert glance.shape == (1, 192) and glance.dtype == torch.float32
+    cells = glance.numpy().reshape(8, 8, 3)
+    assert np.allclose(cells[:, 4:], [1.0, 128 / 255, 0.0])
+    assert np.allclose(cells[:, :4][:7], 0.0) and np.allclose(cells[7, 0], 0.5)
+    # Brushwork does not change a glance; where the masses lie does.
+    speckled = picture.copy()
+    speckled[0, ::2, 32::2] = (255, 168, 0)
+    speckled[0, 1::2, 33::2] = (255, 88, 0)
+    assert pairwise_distances(glance, glance_uint8(speckled)).item() < 1e-5
+    flipped = np.ascontiguousarray(picture[:, :, ::-1])
+    assert pairwise_distances(glance, glance_uint8(flipped)).item() > 3
+    with pytest.raises(ValueError, match="64x64"):
+        glance_uint8(np.zeros((1, 32, 32, 3), dtype=np.uint8))
