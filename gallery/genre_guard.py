@@ -7,10 +7,9 @@ tells the four demo genres apart (``docs/quality.md``: an unseen painting's
 nearest genre centre is its own 94.5 % of the time). A painting's *genre ratio* is its distance to
 its room's centre over its distance to the nearest other room's centre: below
 1 it is nearer its own room. The room's threshold is the highest ratio of any
-image of its own collection, each measured against its room's centre without
-it (as a painting the collection never held), so the guard refuses only
-paintings less like their genre than every real one; a collection whose
-genres overlap gets a lenient threshold of its own.
+image of its own collection, so the guard refuses only paintings less like
+their genre than every real one; a collection whose genres overlap gets a
+lenient threshold of its own.
 
 Measured on the shipped demo models (``bench/room_pool.py``): it refuses the
 cityscape model's smeared day skies and the portrait model's white smear, and
@@ -39,20 +38,5 @@ def genre_ratios(features: np.ndarray, centres: np.ndarray, own: int) -> tuple[n
 
 
 def room_threshold(collection: np.ndarray, centres: np.ndarray, own: int) -> float:
-    """The highest genre ratio of the room's own collection, each image's
-    measured as a painting the collection never held: against its room's
-    centre without it (``centres[own]`` must be the collection's mean).
-
-    An image pulls the mean of its collection towards itself, so measured
-    against the whole mean it looks likelier than a new painting of its genre
-    would, and the highest such ratio refused 10.2 % of 600 unseen sample
-    cityscapes (seeds 40-639; 0.8-2.7 % of the other genres'). Without it,
-    the mean of the other n - 1 lies n / (n - 1) times as far from it (the
-    mean minus the image is (n / (n - 1)) (mean - image) away), so each
-    ratio is its in-sample one times n / (n - 1): 6.0 % of those cityscapes
-    refused (0.0-1.2 % of the others), and still 98.2-99.9 % of the other
-    genres' paintings (``docs/demo.md``, *The genre guard*)."""
-    n = len(collection)
-    if n < 2:
-        raise ValueError("a room's threshold needs at least two images of its collection.")
-    return float(genre_ratios(collection, centres, own)[0].max() * n / (n - 1))
+    """The highest genre ratio of the room's own collection."""
+    return float(genre_ratios(collection, centres, own)[0].max())
