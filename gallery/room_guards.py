@@ -108,12 +108,6 @@ def _pictures(files) -> np.ndarray:
     return np.stack(arrays)
 
 
-def _embed_stored(files) -> np.ndarray:
-    from training.engine.features import embed_uint8
-
-    return embed_uint8(_pictures(files)).numpy().astype(FEATURE_DTYPE)
-
-
 def training_collection(checkpoint: Checkpoint) -> TrainingCollection:
     """The checkpoint's training collection, embedded once per collection
     (and feature code) and cached in the private checkpoint storage."""
@@ -176,9 +170,11 @@ def _typical_nearest(vectors: np.ndarray) -> float:
 
 
 # A room takes part in the genre guard with at least this many approved images.
-# Its threshold is the highest genre ratio among them, so with n images about
-# 1/(n+1) of genuine paintings of its genre would be refused: 5 % at 20, and a
-# centre of a few images says little of a genre.
+# Its threshold is the highest genre ratio among them, so with n images at least
+# 1/(n+1) of genuine paintings of its genre are refused (5 % at 20; more, since
+# each image pulls the centre it is measured against towards itself: 0.8-10.2 %
+# of unseen sample paintings at 40, bench/genre_guard_rate.py), and a centre of
+# a few images says little of a genre.
 GENRE_GUARD_MIN_IMAGES = 20
 
 
@@ -249,13 +245,18 @@ class Hanging:
 
 def room_paintings(genre_id: int) -> Hanging:
     """The feature vectors and glances of the paintings hanging in a room.
-    Older paintings made before these were stored are measured from their
-    files once and their vectors saved."""
+    Older paintings made before these were stored (or whose glance is of
+    another size) are measured from their files once and their vectors saved."""
     from training.engine.features import THUMB, embed_uint8, feature_dim, glance_uint8
 
     hanging = Artwork.objects.published().filter(genre_id=genre_id, withheld_reason="")
     stored = list(hanging.values_list("pk", "features", "glance"))
-    missing = [pk for pk, features, glance in stored if features is None or glance is None]
+    glance_bytes = np.dtype(FEATURE_DTYPE).itemsize * 3 * THUMB * THUMB
+    missing = [
+        pk
+        for pk, features, glance in stored
+        if features is None or glance is None or len(glance) != glance_bytes
+    ]
     measured = {}
     if missing:
         arts = list(Artwork.objects.filter(pk__in=missing).only("pk", "image"))
