@@ -46,7 +46,7 @@ from realism_rank import realism_scores
 from thumbnail_guard import real_rooms_threshold, thumbnail
 
 from gallery.genre_guard import genre_ratios, room_threshold
-from gallery.mixing import glance_distance, most_unlike
+from gallery.mixing import glance_distance, most_unlike, typical_nearest
 from scraper.samplemuseum.painter import GENRES, paint
 from training.engine.checkpoint import load_generator
 from training.engine.features import (
@@ -89,13 +89,6 @@ def cover(d: np.ndarray, threshold: float) -> list[int]:
         allowed &= d[k] >= threshold
         allowed[chosen] = False
     return chosen
-
-
-def typical_nearest(vectors: torch.Tensor) -> float:
-    """The median distance from each vector to its nearest other (as ``room_guards._typical_nearest``)."""
-    d = pairwise_distances(vectors, vectors).double().numpy()
-    np.fill_diagonal(d, np.inf)
-    return float(np.median(d.min(axis=1)))
 
 
 def spread(d: np.ndarray, picks: list[int]) -> tuple[float, float]:
@@ -161,8 +154,8 @@ def main() -> None:
     unlike = glance_distance(
         d,
         pairwise_distances(glances, glances).numpy(),
-        typical_nearest(reals),
-        typical_nearest(glance_uint8(pictures)),
+        typical_nearest(pairwise_distances(reals, reals).numpy()),
+        typical_nearest(pairwise_distances(glance_uint8(pictures), glance_uint8(pictures)).numpy()),
     )
 
     print(

@@ -32,6 +32,7 @@ from .mixing import (
     measure_band,
     most_unlike,
     split_sources,
+    typical_nearest,
 )
 from .models import Artwork, MixingExhibit
 from .room_guards import (
@@ -430,14 +431,15 @@ def build_mixing_exhibit(
 ) -> MixingExhibit:
     """A style-mixing exhibit (StyleGAN paper, Fig. 3): ``rows`` sources A,
     ``columns`` sources B, and a coarse, a middle and a fine grid. The sources
-    are the farthest apart of a pool of candidates (in the quality report's
-    feature space; those the genre guard keeps off the room's walls left out
-    while enough remain), so rows and columns differ visibly; what each band did is
+    are the farthest apart of a pool of candidates (by :func:`glance_distance`,
+    as a room's batch, in units of the pool's own; those the genre guard keeps
+    off the room's walls left out while enough remain), so rows and columns
+    differ visibly; what each band did is
     measured and kept for the page's text. It hangs in ``genre``'s room
     (default: the run's genre), painted with that room's class. ``psi`` truncates
     the sources' first ``truncation_cutoff`` ws (all when None), as ``generate_artworks``;
     ``before_saving`` too."""
-    from training.engine.features import embed_uint8, pairwise_distances
+    from training.engine.features import embed_uint8, glance_uint8, pairwise_distances, picture_array
     from training.engine.generate import generate_images, mixing_figure, style_bands, style_mix_bands
 
     if rows < 1 or columns < 1:
@@ -447,17 +449,21 @@ def build_mixing_exhibit(
     G, device = load_checkpoint_generator(checkpoint)
     wanted = rows + columns
     pool = (rng or random.SystemRandom()).sample(range(MAX_SEED), min(MAX_POOL, POOL_FACTOR * wanted))
-    pool_features = embed_uint8(
-        generate_images(
-            G,
-            pool,
-            psi=psi,
-            truncation_cutoff=truncation_cutoff,
-            noise_mode=noise_mode,
-            device=device,
-            class_idx=room.class_idx,
-        )
+    pool_pictures = np.stack(
+        [
+            picture_array(image)
+            for image in generate_images(
+                G,
+                pool,
+                psi=psi,
+                truncation_cutoff=truncation_cutoff,
+                noise_mode=noise_mode,
+                device=device,
+                class_idx=room.class_idx,
+            )
+        ]
     )
+    pool_features, pool_glances = embed_uint8(pool_pictures), glance_uint8(pool_pictures)
     genres = genre_guard(room.genre_id)
     if genres is not None:
         # Sources that look like another room are left out, as they are off the
@@ -465,8 +471,19 @@ def build_mixing_exhibit(
         # the model paints.
         fits = [i for i, other in enumerate(genres.other_rooms(pool_features.numpy())) if other is None]
         if len(fits) >= wanted:
-            pool, pool_features = [pool[i] for i in fits], pool_features[fits]
-    chosen = farthest_apart(pairwise_distances(pool_features, pool_features).numpy(), wanted)
+            pool, pool_features, pool_glances = (
+                [pool[i] for i in fits],
+                pool_features[fits],
+                pool_glances[fits],
+            )
+    # Far apart by features and at a glance, each in units of the pool's own
+    # typical nearest-neighbour distance (an exhibit needs no collection).
+    features_apart = pairwise_distances(pool_features, pool_features).numpy()
+    glances_apart = pairwise_distances(pool_glances, pool_glances).numpy()
+    unlike = glance_distance(
+        features_apart, glances_apart, typical_nearest(features_apart), typical_nearest(glances_apart)
+    )
+    chosen = farthest_apart(unlike, wanted)
     row_picks, col_picks = split_sources(chosen, rows, columns)
     row_seeds, col_seeds = [pool[i] for i in row_picks], [pool[i] for i in col_picks]
     band_layers = style_bands(G.synthesis.num_ws)

@@ -73,6 +73,15 @@ def most_unlike(
     return sorted(chosen)
 
 
+def typical_nearest(apart: np.ndarray) -> float:
+    """The median distance from each of a set to its nearest other
+    (``apart``: their distances to each other): the unit of a distance in
+    :func:`glance_distance`."""
+    d = np.array(apart, dtype=np.float64)
+    np.fill_diagonal(d, np.inf)
+    return float(np.median(d.min(axis=1)))
+
+
 def glance_distance(
     features: np.ndarray, glances: np.ndarray, feature_scale: float, glance_scale: float
 ) -> np.ndarray:

@@ -38,6 +38,7 @@ from PIL import Image
 from scraper.models import ScrapedImage
 from training.models import Checkpoint, checkpoint_storage
 
+from .mixing import typical_nearest
 from .models import Artwork
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ def _collection(images: list[ScrapedImage]) -> TrainingCollection:
         storage.delete(name)  # written by an older version of this code: embedded again below
     pictures = _pictures([image.image for image in images])
     plain = embed_uint8(pictures)
+    glances = glance_uint8(pictures).numpy()
     mirrored = embed_uint8(np.ascontiguousarray(pictures[:, :, ::-1]))
     collection = TrainingCollection(
         image_ids=[image.pk for image in images],
@@ -153,20 +155,13 @@ def _collection(images: list[ScrapedImage]) -> TrainingCollection:
         # The report's own thresholds, computed by the report's own functions.
         copy_threshold=float(training_features(pictures)[1]),
         duplicate_threshold=float(near_duplicate_threshold(plain)),
-        feature_scale=_typical_nearest(plain.numpy()),
-        glance_scale=_typical_nearest(glance_uint8(pictures).numpy()),
+        feature_scale=typical_nearest(distances(plain.numpy(), plain.numpy())),
+        glance_scale=typical_nearest(distances(glances, glances)),
     )
     buffer = io.BytesIO()
     np.savez(buffer, **{field: getattr(collection, field) for field in fields})
     storage.save(name, ContentFile(buffer.getvalue()))
     return collection
-
-
-def _typical_nearest(vectors: np.ndarray) -> float:
-    """The median distance from each vector to its nearest other."""
-    d = distances(vectors, vectors).astype(np.float64)
-    np.fill_diagonal(d, np.inf)
-    return float(np.median(d.min(axis=1)))
 
 
 # A room takes part in the genre guard with at least this many approved images.

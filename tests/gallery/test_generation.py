@@ -543,8 +543,9 @@ def test_mixing_exhibit_sources_are_far_apart_and_its_text_says_what_it_measured
     import torch
 
     from gallery.generation import MAX_SEED
+    from gallery.mixing import farthest_apart, glance_distance, typical_nearest
     from training.engine.checkpoint import load_generator
-    from training.engine.features import embed_uint8, pairwise_distances
+    from training.engine.features import embed_uint8, glance_uint8, pairwise_distances, picture_array
     from training.engine.generate import generate_images
 
     exhibit = build_mixing_exhibit(checkpoint, rows=2, columns=2, rng=random.Random(7))
@@ -558,6 +559,18 @@ def test_mixing_exhibit_sources_are_far_apart_and_its_text_says_what_it_measured
     plain_d = pairwise_distances(plain, plain) + torch.eye(4) * 9
     assert set(exhibit.row_seeds + exhibit.col_seeds) <= set(pool)
     assert float(d.min()) > float(plain_d.min())
+    # The sources are the farthest apart of the 16 by features and at a glance
+    # (units: the pool's own typical nearest-neighbour distances), as the room's paintings.
+    pictures = np.stack(
+        [picture_array(p) for p in generate_images(load_generator(checkpoint.file.path), pool, psi=0.7)]
+    )
+    features_apart = pairwise_distances(embed_uint8(pictures), embed_uint8(pictures)).numpy()
+    glances_apart = pairwise_distances(glance_uint8(pictures), glance_uint8(pictures)).numpy()
+    unlike = glance_distance(
+        features_apart, glances_apart, typical_nearest(features_apart), typical_nearest(glances_apart)
+    )
+    chosen = [pool.index(seed) for seed in exhibit.row_seeds + exhibit.col_seeds]
+    assert sorted(chosen) == sorted(farthest_apart(unlike, 4))
 
     measures = exhibit.band_measures
     assert sorted(measures) == ["coarse", "fine", "middle"]
