@@ -228,10 +228,15 @@ class Command(BaseCommand):
         approved = left = 0
         for genre in genres:
             demo = ScrapedImage.objects.filter(genre=genre, is_demo=True)
+            # In the museum's own order, not the crawl's: the crawler stores images
+            # as their downloads finish, so an order by pk would approve a different
+            # collection each run, and the rooms a collection guards would differ.
             pending = list(
-                demo.filter(status=ScrapedImage.Status.PENDING).order_by("pk").values_list("pk", flat=True)
+                demo.filter(status=ScrapedImage.Status.PENDING)
+                .order_by("source", "source_id", "pk")
+                .values_list("pk", flat=True)
             )
-            # Leave the newest few for a curator, but never so many that the
+            # Leave the last few for a curator, but never so many that the
             # genre has too few approved images for its room's training run.
             spare = demo.count() - settings.TRAINING_MIN_IMAGES
             keep = max(0, min(leave, spare, len(pending)))
