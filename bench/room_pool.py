@@ -151,11 +151,12 @@ def main() -> None:
     # What the generation task ranks by since glances: features or, where smaller, 8x8 glances, each in
     # units of the collection's median nearest-neighbour distance (gallery.room_guards._collection).
     glances = glance_uint8(np.stack([picture_array(a) for a in images]))
+    real_glances = glance_uint8(pictures)
     unlike = glance_distance(
         d,
         pairwise_distances(glances, glances).numpy(),
         typical_nearest(pairwise_distances(reals, reals).numpy()),
-        typical_nearest(pairwise_distances(glance_uint8(pictures), glance_uint8(pictures)).numpy()),
+        typical_nearest(pairwise_distances(real_glances, real_glances).numpy()),
     )
 
     print(

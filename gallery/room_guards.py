@@ -84,12 +84,18 @@ def training_images(checkpoint: Checkpoint) -> QuerySet[ScrapedImage]:
     )
 
 
+# What a cached collection holds (TrainingCollection's fields but its ids).
+CACHED_FIELDS = ("features", "copy_threshold", "duplicate_threshold", "feature_scale", "glance_scale")
+
+
 def _features_version() -> str:
-    """Changes whenever the feature code does, so a cached collection is
-    never compared with paintings embedded by different code."""
+    """Changes whenever the feature code or what the cache holds does, so a
+    cached collection is never compared with paintings embedded by different
+    code, nor read without a field it now needs."""
     from training.engine import features
 
-    return hashlib.sha256(inspect.getsource(features).encode()).hexdigest()[:16]
+    source = inspect.getsource(features) + ",".join(CACHED_FIELDS)
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def _cache_name(images: list[ScrapedImage]) -> str:
@@ -132,19 +138,16 @@ def _collection(images: list[ScrapedImage]) -> TrainingCollection:
 
     storage = checkpoint_storage()
     name = _cache_name(images)
-    fields = ("features", "copy_threshold", "duplicate_threshold", "feature_scale", "glance_scale")
     if storage.exists(name):
         with storage.open(name, "rb") as fh:
             stored = np.load(io.BytesIO(fh.read()))
-            if all(field in stored for field in fields):
-                # Rows follow the images' order, which the cache's name encodes; the
-                # ids are this database's (another database may hold the same images).
-                return TrainingCollection(
-                    [image.pk for image in images],
-                    stored["features"],
-                    *(float(stored[f]) for f in fields[1:]),
-                )
-        storage.delete(name)  # written by an older version of this code: embedded again below
+            # Rows follow the images' order, which the cache's name encodes; the
+            # ids are this database's (another database may hold the same images).
+            return TrainingCollection(
+                [image.pk for image in images],
+                stored["features"],
+                *(float(stored[field]) for field in CACHED_FIELDS[1:]),
+            )
     pictures = _pictures([image.image for image in images])
     plain = embed_uint8(pictures)
     glances = glance_uint8(pictures).numpy()
@@ -159,7 +162,7 @@ def _collection(images: list[ScrapedImage]) -> TrainingCollection:
         glance_scale=typical_nearest(distances(glances, glances)),
     )
     buffer = io.BytesIO()
-    np.savez(buffer, **{field: getattr(collection, field) for field in fields})
+    np.savez(buffer, **{field: getattr(collection, field) for field in CACHED_FIELDS})
     storage.save(name, ContentFile(buffer.getvalue()))
     return collection
 
