@@ -4,6 +4,8 @@ measured against itself at the same sizes (what a perfect model scores).
 
     python bench/gate_spread.py --checkpoint training/demo/portrait-64.pt --genre portrait
     python bench/gate_spread.py --checkpoint A.pt --checkpoint B.pt --genre portrait --num 300 1000
+    python bench/gate_spread.py --checkpoint training/demo/flower-still-life-64.pt --genre flower-still-life \
+        --psi 1 1.2 1.4 --num 300     (each checkpoint painted at each truncation psi, as a room could be)
 
 The held-out reals are the painter's seeds 3000.. (no demo model trained on them, as in
 training/demo/measure_checkpoints.sh); fake set k is seeds k x 1 000 000.. (set 1 is the
@@ -14,6 +16,7 @@ shipped model copies 0 %: docs/demo.md). Figures for docs/quality.md; nothing is
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -52,6 +55,14 @@ def main() -> None:
     p.add_argument(
         "--fake-sets", type=int, default=3, help="sets of generated images per checkpoint and size"
     )
+    p.add_argument(
+        "--psi",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="truncation psi to paint with, one or more (each checkpoint at each; above 1 spreads the styles out)",
+    )
+    p.add_argument("--cutoff", type=int, default=None, help="truncate only the first N ws (default: all)")
     args = p.parse_args()
 
     generators = {c: load_generator(c, "cpu") for c in args.checkpoint}
@@ -70,13 +81,20 @@ def main() -> None:
             row(n, "the painter (reals against reals)", f"{PAINTER_FAKES}", measure_quality(painter, reals)),
             flush=True,
         )
-        for path, G in generators.items():
+        for (path, G), psi in itertools.product(generators.items(), args.psi):
+            name = (
+                path
+                if psi == 1
+                else f"{path} at psi {psi:g}" + (f", first {args.cutoff}" if args.cutoff else "")
+            )
             passes = 0
             for k in range(1, args.fake_sets + 1):
-                r = measure_quality(G, reals, seed_start=k * FAKE_SEED_BASE)
+                r = measure_quality(
+                    G, reals, seed_start=k * FAKE_SEED_BASE, psi=psi, truncation_cutoff=args.cutoff
+                )
                 passes += r.passed
-                print(row(n, path, f"{k * FAKE_SEED_BASE:,}", r), flush=True)
-            print(f"|  | {path}: passes {passes} of {args.fake_sets} |  |  |  |  |  |  |  |", flush=True)
+                print(row(n, name, f"{k * FAKE_SEED_BASE:,}", r), flush=True)
+            print(f"|  | {name}: passes {passes} of {args.fake_sets} |  |  |  |  |  |  |  |", flush=True)
 
 
 if __name__ == "__main__":
