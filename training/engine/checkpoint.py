@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,36 @@ from training.engine.dataset import file_sha256
 from training.engine.networks import Generator, build_networks
 
 CHECKPOINT_GLOB = "ckpt-*.pt"
+# CPU features that decide which kernels torch runs, and so how a training step rounds: a recipe
+# rebuilds the same model to the last digit on hosts that agree on these, and takes another path on
+# others (docs/demo.md: the cityscape recipe on an AMD EPYC and on the 2026-12-05 host).
+KERNEL_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
+def host_description(device: str | torch.device) -> dict[str, Any]:
+    """Where a checkpoint was trained: torch's version and threads, the CPU's model and kernel
+    flags, and the GPU's name and CUDA version when ``device`` is one."""
+    cpu, flags = "", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and not cpu:
+                cpu = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:  # not Linux: no flags to record
+        pass
+    host: dict[str, Any] = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cpu": cpu or platform.processor() or platform.machine(),
+        "cpu_flags": [f for f in KERNEL_FLAGS if f in flags],
+    }
+    device = torch.device(device)
+    if device.type == "cuda":
+        host["gpu"] = torch.cuda.get_device_name(device)
+        host["cuda"] = torch.version.cuda
+    return host
 
 
 class CheckpointError(Exception):

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from training.engine.augment import AdaController, AugmentPipe
 from training.engine.checkpoint import (
     checkpoint_name,
+    host_description,
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
@@ -737,6 +738,7 @@ class _Run:
                 "dataset": str(self.t.dataset.path),
                 "held_out_images": len(self.t.held_out_indices),  # never trained on (dataset.held_out_split)
                 "saved_at": time.time(),
+                "host": host_description(self.t.device),  # the host that trained the last steps
                 "format": "aag-stylegan-checkpoint/1",
             }
             save_checkpoint(path, state)

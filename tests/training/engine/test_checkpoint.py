@@ -13,6 +13,7 @@ import torch
 from tests.training.engine.test_loop import Recorder, make_packed_dataset, tiny_train_config
 from training.engine import checkpoint as ckpt_module
 from training.engine.checkpoint import (
+    KERNEL_FLAGS,
     CheckpointError,
     checkpoint_metadata,
     latest_checkpoint,
@@ -116,6 +117,10 @@ def test_checkpoint_holds_everything_resume_needs_and_generator_reloads(tmp_path
     meta = checkpoint_metadata(result.last_checkpoint)
     assert meta["step"] == 3 and meta["kimg"] == pytest.approx(0.012) and meta["config"]["batch_size"] == 4
     assert "augment_p" in meta and meta["world_size"] == 1
+    # Where it was trained: a recipe rebuilds the same model only on a host of the same kind.
+    host = meta["host"]
+    assert host["torch"] == torch.__version__ and host["threads"] == torch.get_num_threads()
+    assert host["cpu"] and set(host["cpu_flags"]) <= set(KERNEL_FLAGS) and "gpu" not in host
 
     G = load_generator(result.last_checkpoint)
     assert not G.training and not any(p.requires_grad for p in G.parameters())
