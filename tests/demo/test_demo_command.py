@@ -153,4 +153,20 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
     )
     assert "already crawled" in again.getvalue()
     assert "admin / demo-test-password" in again.getvalue()
+
+    # A shipped model arrives for the room that trained its own: it is registered for staff to
+    # publish, and the room keeps hanging what it hangs, with the same artworks.
+    hanging = Checkpoint.objects.get(run__genre__slug="cityscape", published=True)
+    shutil.copy(SHIPPED / "cityscape-64.pt", shipped)
+    shutil.copy(SHIPPED / "cityscape-64.json", shipped)
+    arrived = io.StringIO()
+    call_command("demo", **{**options, "stdout": arrived})
+    newcomer = Checkpoint.objects.get(run__genre__slug="cityscape", run__worker="shipped demo checkpoint")
+    assert not newcomer.published
+    assert Checkpoint.objects.get(run__genre__slug="cityscape", published=True) == hanging
+    assert (
+        f"the room keeps its published checkpoint {hanging.pk}; publish checkpoint {newcomer.pk} "
+        "in the admin to hang cityscape-64.pt instead" in arrived.getvalue()
+    )
+    assert counts() == {**before, "runs": before["runs"] + 1, "checkpoints": before["checkpoints"] + 1}
     app.control.purge()

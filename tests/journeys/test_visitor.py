@@ -35,7 +35,7 @@ def painted_museum(settings, tmp_path):
         # The room guards compare each painting with the room's approved collection.
         approved_images(genre.slug, 8, first_seed=100 * number)
         path = shipped_checkpoint(DEMO_CHECKPOINT_DIR, genre)
-        assert path is not None, f"training/demo/{genre.slug}-64.pt is missing"
+        assert path is not None, f"training/demo has no {genre.slug}-<px>.pt"
         checkpoint = publish_checkpoint(register.register_shipped(genre, path))
         checkpoints.append(checkpoint)
         generate_artworks(checkpoint, ARTWORKS_PER_ROOM, psi=0.7)

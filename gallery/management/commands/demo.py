@@ -7,7 +7,7 @@
    through ``scraper.services.run_job`` in a crawl process), mark the images
    as demo images and approve them (reviewer: the admin user);
 4. paint every room: register the shipped demo checkpoint of each genre
-   (training/demo/<genre>-64.pt) as a published checkpoint and generate
+   (training/demo/<genre>-<px>.pt, the largest size shipped) as a published checkpoint and generate
    artworks and mixing exhibits with ``gallery.generation``; a genre without a
    shipped checkpoint gets a tiny model trained here first;
 5. queue a short real training run that staff can watch in the admin.
@@ -61,8 +61,15 @@ UNTRUNCATED = (1.0, None)
 
 
 def shipped_checkpoint(folder: Path, genre: Genre) -> Path | None:
-    path = folder / f"{genre.slug}-64.pt"
-    return path if path.is_file() else None
+    """The room's shipped model, ``<slug>-<px>.pt``: the largest size in ``folder`` (the 128-px GPU
+    models replace the 64-px CPU ones by being copied beside them), or None when there is none."""
+    sizes = {}
+    for path in folder.glob(f"{genre.slug}-*.pt"):
+        size = path.stem.removeprefix(f"{genre.slug}-")
+        # Only the genre's own files: "portrait-64.pt", not "portrait-64-old.pt" or another slug's.
+        if size.isdecimal() and path.is_file():
+            sizes[int(size)] = path
+    return sizes[max(sizes)] if sizes else None
 
 
 @contextlib.contextmanager
@@ -112,7 +119,10 @@ class Command(BaseCommand):
             "--checkpoints",
             type=Path,
             default=DEMO_CHECKPOINT_DIR,
-            help=f"folder of shipped <genre>-64.pt checkpoints (default {DEMO_CHECKPOINT_DIR})",
+            help=(
+                f"folder of shipped <genre>-<px>.pt checkpoints, the largest size of each genre used "
+                f"(default {DEMO_CHECKPOINT_DIR})"
+            ),
         )
         parser.add_argument(
             "--fallback-preset",
@@ -284,11 +294,18 @@ class Command(BaseCommand):
         path = shipped_checkpoint(folder, genre)
         if path is not None:
             checkpoint = self.register_shipped(genre, path)
-            if not checkpoint.published and published_checkpoint(genre) is None:
+            hanging = published_checkpoint(genre)
+            if not checkpoint.published and hanging is None:
                 publish_checkpoint(checkpoint)
                 checkpoint.refresh_from_db()
                 self.note("published it")
-            return published_checkpoint(genre) or checkpoint
+            elif hanging is not None and hanging.pk != checkpoint.pk:
+                # Staff chose what hangs: a newer shipped file does not take the room from it.
+                self.note(
+                    f"the room keeps its published checkpoint {hanging.pk}; publish checkpoint "
+                    f"{checkpoint.pk} in the admin to hang {path.name} instead"
+                )
+            return hanging or checkpoint
         existing = published_checkpoint(genre)
         if existing is not None:
             self.note(f"using published checkpoint {existing.pk}")
@@ -317,7 +334,7 @@ class Command(BaseCommand):
         from training.runner import train_claimed_run
         from training.services import start_run
 
-        self.note(f"no {genre.slug}-64.pt in {folder}: training a tiny model here (preset {preset!r})")
+        self.note(f"no {genre.slug}-<px>.pt in {folder}: training a tiny model here (preset {preset!r})")
         try:
             run = start_run(genre, preset=preset, user=admin)
         except ValidationError as exc:
