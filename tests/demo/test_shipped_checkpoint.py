@@ -35,3 +35,14 @@ def test_every_room_of_the_repository_has_its_shipped_model() -> None:
     for slug in ("portrait", "flower-still-life", "landscape", "cityscape"):
         path = shipped_checkpoint(DEMO_CHECKPOINT_DIR, room(slug))
         assert path is not None and path.stat().st_size > 0, slug
+
+
+def test_the_shipped_models_fit_the_demos_20_mb_and_each_one_hangs() -> None:
+    """The demo ships at most 20 MB of models (with their sidecars and statistics), and no model that
+    no room would hang: a 128-px set copied in must take the 64-px files' place, not sit beside them."""
+    shipped = [p for p in DEMO_CHECKPOINT_DIR.iterdir() if p.suffix in (".pt", ".json", ".jsonl")]
+    assert sum(p.stat().st_size for p in shipped) <= 20 * 1000 * 1000
+    slugs = ("portrait", "flower-still-life", "landscape", "cityscape")
+    for model in (p for p in shipped if p.suffix == ".pt"):
+        slug = next(s for s in slugs if model.name.startswith(f"{s}-"))
+        assert shipped_checkpoint(DEMO_CHECKPOINT_DIR, room(slug)) == model, f"{model.name} hangs in no room"
