@@ -32,9 +32,12 @@ MINUTES=${MINUTES:-5}
 DEVICE=${DEVICE:-auto}
 EXTRA=${EXTRA:-}
 HELD_OUT=${HELD_OUT:-3000-3599}
-# 8x the ADA paper's automatic R1 weight, 0.0002 * RES^2 / batch, at this script's batch of 32
-# (0.8 at 128 px): 8x lowered SWD in all three 64-px CPU rooms tried (docs/demo.md); unmeasured at 128 px.
-R1_GAMMA=${R1_GAMMA:-$(awk -v r="$RES" 'BEGIN { print 8 * 0.0002 * r * r / 32 }')}
+# 8x the ADA paper's automatic R1 weight, 0.0002 * RES^2 / batch, at the batch trained: this script's
+# 32 (0.8 at 128 px) or the last --batch-size in EXTRA (0.4096 for the 64-px CPU recipes' batch of 16,
+# which pass --r1-gamma 0.4): 8x lowered SWD in all three 64-px CPU rooms tried (docs/demo.md);
+# unmeasured at 128 px.
+BATCH=$(printf '%s\n' "$EXTRA" | grep -oE -- '--batch-size[= ]+[0-9]+' | grep -oE '[0-9]+$' | tail -n 1 || true)
+R1_GAMMA=${R1_GAMMA:-$(awk -v r="$RES" -v b="${BATCH:-32}" 'BEGIN { print 8 * 0.0002 * r * r / b }')}
 GENRES=${GENRES:-"portrait flower-still-life landscape cityscape"}
 mkdir -p "$WORK/packs" "$WORK/runs" "$OUT"
 
