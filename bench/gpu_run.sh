@@ -16,7 +16,8 @@
 #      they are made again off the device in any case (training/demo/measure_checkpoints.sh).
 # Writes to $OUT (8 files at most): run.log, results.json, the four <genre>-RES.pt (copied as soon
 # as they exist), runs.tar.gz (each run's stats.jsonl, log and sample grids, the bench's profile,
-# the GPU log) and, when the reports ran, sheet.png.
+# the GPU log, and under models/ the four .pt files' .json sidecars and .stats.jsonl to ship beside
+# them) and, when the reports ran, sheet.png.
 #   bash bench/gpu_run.sh                 (on the GPU machine: OUT=... is set there)
 #   DRY_RUN=1 bash bench/gpu_run.sh       (the same steps on the CPU at tiny sizes, about two minutes)
 set -uo pipefail
@@ -104,6 +105,9 @@ print("results", sys.argv[2], "bench rows", len(out["bench"]))
 PY
   cp "$work/data.log" "$work/profile.txt" "$work/gpu-util.csv" "$work/check.json" "$work/bench.jsonl" \
     "$work/demo/runs/" 2>/dev/null
+  # The models' sidecars (SHA-256, config, host) and statistics, to ship beside the .pt files in $OUT.
+  mkdir -p "$work/demo/runs/models"
+  cp "$work"/models/*.json "$work"/models/*.stats.jsonl "$work/demo/runs/models/" 2>/dev/null
   # Only each run's newest two sample grids travel (a 128-px grid is about 1 MB; $OUT's files are 16 MiB at most).
   for d in "$work"/demo/runs/*/samples; do
     ls "$d"/fakes-*.png 2>/dev/null | sort | head -n -2 | xargs -r rm -f
