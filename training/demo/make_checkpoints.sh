@@ -93,5 +93,5 @@ if [ "${#failed[@]}" -gt 0 ]; then
   exit 1
 fi
 }
-main "$@"
-exit $?
+# One line: bash has read it whole before main runs, so it exits without reading on into an edited file.
+main "$@"; exit $?

@@ -1,0 +1,8 @@
+#!/bin/bash
+set -e
+main() {
+sleep 2
+echo done
+}
+main "$@"
+exit $?
