@@ -13,8 +13,9 @@
 # portrait GENRES=portrait alone, a wider network and D's minibatch-stddev group over the whole
 # batch (--mbstd-group 16), 85 minutes, then resumed to 90 kimg (its 85-kimg checkpoint);
 # flower-still-life the same way with --r1-gamma 0.4 (8x the automatic R1 weight), 115 minutes, its last;
-# landscape and cityscape alone with the same network but group 4 and --r1-gamma 0.4 (which kept the
-# cityscapes from collapsing and the landscapes' palette from narrowing), 90 and 95 minutes, their last.
+# cityscape alone with the same network but group 4 and --r1-gamma 0.4 (which kept it from collapsing),
+# 95 minutes, its last; landscape the same with --r1-gamma 0.8 (16x), 108 minutes, then the same
+# `train` command resumed for 15 more (--max-minutes 15), its last.
 # This script's own default is group 16 since 2026-12-05 (the group-4 runs pass
 # --mbstd-group 4 in EXTRA to be made again), and 8x the automatic R1 weight since 2026-12-06
 # (R1_GAMMA; an --r1-gamma in EXTRA comes later and wins).
