@@ -14,6 +14,7 @@ from gallery.models import Artwork, Genre, MixingExhibit
 from scraper.models import CrawlJob, ScrapedImage
 from scraper.samplemuseum.server import ARTIST
 from tests.conftest import test_database_url as worker_database_url
+from training.engine.checkpoint import load_checkpoint, save_checkpoint
 from training.models import Checkpoint, GenerationSchedule, TrainingRun
 
 pytestmark = pytest.mark.slow
@@ -169,4 +170,36 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
         "in the admin to hang cityscape-64.pt instead" in arrived.getvalue()
     )
     assert counts() == {**before, "runs": before["runs"] + 1, "checkpoints": before["checkpoints"] + 1}
+
+    # A pull brings newer shipped models (here the same weights saved again as if trained on: other
+    # bytes). The landscape room hangs the shipped model this command published: the new one takes
+    # the room, the old paintings and exhibit leave the walls (kept, unpublished) and new ones hang.
+    # The flower room's shipped model was published by staff in the admin: it keeps its room.
+    Checkpoint.objects.filter(run__genre__slug="flower-still-life", published=True).update(published_by=admin)
+    old = {
+        slug: Checkpoint.objects.get(run__genre__slug=slug, published=True)
+        for slug in ("landscape", "flower-still-life")
+    }
+    old_art = set(Artwork.objects.filter(checkpoint=old["landscape"]).values_list("pk", flat=True))
+    for slug in old:
+        state = load_checkpoint(shipped / f"{slug}-64.pt")
+        save_checkpoint(
+            shipped / f"{slug}-64.pt", {**state, "meta": {**state["meta"], "kimg": state["meta"]["kimg"] + 1}}
+        )
+    pulled = io.StringIO()
+    call_command("demo", **{**options, "stdout": pulled})
+    landscape = Checkpoint.objects.get(run__genre__slug="landscape", published=True)
+    assert landscape != old["landscape"] and landscape.kimg == pytest.approx(
+        old["landscape"].kimg + 1, abs=1e-3
+    )
+    assert f"landscape-64.pt replaces checkpoint {old['landscape'].pk}" in pulled.getvalue()
+    room = Artwork.objects.filter(genre__slug="landscape", published=True)
+    assert room.count() == 3 and {a.checkpoint_id for a in room} == {landscape.pk}
+    assert not Artwork.objects.filter(pk__in=old_art, published=True).exists()
+    assert Artwork.objects.filter(pk__in=old_art).count() == len(old_art)  # kept, off the walls
+    exhibits = MixingExhibit.objects.filter(genre__slug="landscape", published=True)
+    assert [e.checkpoint_id for e in exhibits] == [landscape.pk]
+    flower = Checkpoint.objects.get(run__genre__slug="flower-still-life", published=True)
+    assert flower == old["flower-still-life"]
+    assert f"the room keeps its published checkpoint {flower.pk}" in pulled.getvalue()
     app.control.purge()

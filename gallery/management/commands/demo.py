@@ -14,7 +14,9 @@
 
 Running it again reuses what exists: crawled images (by content hash),
 registered checkpoints (by SHA-256), artworks and exhibits already painted, and
-the watchable run. See docs/demo.md.
+the watchable run. A shipped file that has changed since (a newer model) takes
+its room from the shipped model this command hung there before, whose paintings
+leave the walls; a checkpoint staff published keeps its room. See docs/demo.md.
 """
 
 from __future__ import annotations
@@ -295,6 +297,11 @@ class Command(BaseCommand):
         if path is not None:
             checkpoint = self.register_shipped(genre, path)
             hanging = published_checkpoint(genre)
+            if hanging is not None and hanging.pk != checkpoint.pk and self.hung_by_demo(hanging):
+                # An earlier shipped model that this command hung, not one staff chose: a newer shipped
+                # file (a pull that brought a better model) takes its room, as on a fresh clone.
+                self.retire(genre, hanging, path)
+                hanging = None
             if not checkpoint.published and hanging is None:
                 publish_checkpoint(checkpoint)
                 checkpoint.refresh_from_db()
@@ -311,6 +318,23 @@ class Command(BaseCommand):
             self.note(f"using published checkpoint {existing.pk}")
             return existing
         return self.train_tiny_model(genre, admin, folder, fallback_preset)
+
+    @staticmethod
+    def hung_by_demo(checkpoint: Checkpoint) -> bool:
+        """Whether ``checkpoint`` is a shipped model this command published (no one in the admin did)."""
+        return checkpoint.run.worker == SHIPPED_WORKER and checkpoint.published_by_id is None
+
+    def retire(self, genre: Genre, checkpoint: Checkpoint, path: Path) -> None:
+        """Take the room's paintings and exhibits by ``checkpoint`` off show (kept, and republishable in
+        the admin), so the shipped ``path`` hangs a room of its own instead of joining the old one."""
+        artworks = Artwork.objects.filter(genre=genre, checkpoint=checkpoint, published=True)
+        exhibits = MixingExhibit.objects.filter(genre=genre, checkpoint=checkpoint, published=True)
+        counts = artworks.update(published=False), exhibits.update(published=False)
+        self.note(
+            f"{path.name} replaces checkpoint {checkpoint.pk} ({checkpoint.kimg:.0f} kimg, an earlier shipped "
+            f"model): its {counts[0]} artworks and {counts[1]} mixing exhibits are taken off show "
+            "(kept in the admin)"
+        )
 
     def register_shipped(self, genre: Genre, path: Path) -> Checkpoint:
         """A succeeded run and a checkpoint row for a shipped file (found again by its SHA-256)."""
