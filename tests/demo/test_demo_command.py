@@ -180,7 +180,9 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
         slug: Checkpoint.objects.get(run__genre__slug=slug, published=True)
         for slug in ("landscape", "flower-still-life")
     }
-    old_art = set(Artwork.objects.filter(checkpoint=old["landscape"]).values_list("pk", flat=True))
+    old_art = set(  # the old room: what hangs (a withheld copy never does)
+        Artwork.objects.filter(checkpoint=old["landscape"], published=True).values_list("pk", flat=True)
+    )
     for slug in old:
         state = load_checkpoint(shipped / f"{slug}-64.pt")
         save_checkpoint(
@@ -202,4 +204,19 @@ def test_demo_fills_every_room_through_the_real_pipeline_and_reuses_it(
     flower = Checkpoint.objects.get(run__genre__slug="flower-still-life", published=True)
     assert flower == old["flower-still-life"]
     assert f"the room keeps its published checkpoint {flower.pk}" in pulled.getvalue()
+
+    # The old file comes back (a pull reverted): its checkpoint hangs again with its own paintings
+    # and exhibit, the ones it hung before, and nothing new is painted.
+    shutil.copy(SHIPPED / "landscape-64.pt", shipped)
+    shutil.copy(SHIPPED / "landscape-64.json", shipped)
+    artworks_before = Artwork.objects.count()
+    reverted = io.StringIO()
+    call_command("demo", **{**options, "stdout": reverted})
+    assert Checkpoint.objects.get(run__genre__slug="landscape", published=True) == old["landscape"]
+    room = Artwork.objects.filter(genre__slug="landscape", published=True)
+    assert set(room.values_list("pk", flat=True)) == old_art
+    assert Artwork.objects.count() == artworks_before
+    exhibits = MixingExhibit.objects.filter(genre__slug="landscape", published=True)
+    assert [e.checkpoint_id for e in exhibits] == [old["landscape"].pk]
+    assert "3 artworks and 1 exhibits of landscape-64.pt hang again" in reverted.getvalue()
     app.control.purge()

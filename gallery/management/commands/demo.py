@@ -34,6 +34,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -300,8 +301,8 @@ class Command(BaseCommand):
             if hanging is not None and hanging.pk != checkpoint.pk and self.hung_by_demo(hanging):
                 # An earlier shipped model that this command hung, not one staff chose: a newer shipped
                 # file (a pull that brought a better model) takes its room, as on a fresh clone.
-                self.retire(genre, hanging, path)
-                hanging = None
+                self.replace(genre, hanging, checkpoint, path)
+                return checkpoint
             if not checkpoint.published and hanging is None:
                 publish_checkpoint(checkpoint)
                 checkpoint.refresh_from_db()
@@ -324,17 +325,32 @@ class Command(BaseCommand):
         """Whether ``checkpoint`` is a shipped model this command published (no one in the admin did)."""
         return checkpoint.run.worker == SHIPPED_WORKER and checkpoint.published_by_id is None
 
-    def retire(self, genre: Genre, checkpoint: Checkpoint, path: Path) -> None:
-        """Take the room's paintings and exhibits by ``checkpoint`` off show (kept, and republishable in
-        the admin), so the shipped ``path`` hangs a room of its own instead of joining the old one."""
-        artworks = Artwork.objects.filter(genre=genre, checkpoint=checkpoint, published=True)
-        exhibits = MixingExhibit.objects.filter(genre=genre, checkpoint=checkpoint, published=True)
-        counts = artworks.update(published=False), exhibits.update(published=False)
+    def replace(self, genre: Genre, hanging: Checkpoint, checkpoint: Checkpoint, path: Path) -> None:
+        """Hang ``checkpoint`` (the shipped ``path``) in place of ``hanging``, in one transaction: the old
+        model's paintings and exhibits leave the walls (kept, republishable in the admin), and the new one's
+        come back if it hung here before (a file swapped back); ``paint_room`` tops the room up."""
+        from gallery.services import publish_checkpoint
+
+        with transaction.atomic():
+            gone = self.show(genre, hanging, False)
+            publish_checkpoint(checkpoint)
+            back = self.show(genre, checkpoint, True)
+        checkpoint.refresh_from_db()
         self.note(
-            f"{path.name} replaces checkpoint {checkpoint.pk} ({checkpoint.kimg:.0f} kimg, an earlier shipped "
-            f"model): its {counts[0]} artworks and {counts[1]} mixing exhibits are taken off show "
-            "(kept in the admin)"
+            f"{path.name} replaces checkpoint {hanging.pk} ({hanging.kimg:.0f} kimg, an earlier shipped model): "
+            f"its {gone[0]} artworks and {gone[1]} mixing exhibits are taken off show (kept in the admin)"
+            + (f"; {back[0]} artworks and {back[1]} exhibits of {path.name} hang again" if any(back) else "")
         )
+
+    @staticmethod
+    def show(genre: Genre, checkpoint: Checkpoint, shown: bool) -> tuple[int, int]:
+        """Put the room's paintings and exhibits by ``checkpoint`` on or off show; a withheld painting
+        (a copy of a training image) never goes on show. Returns how many artworks and exhibits changed."""
+        artworks = Artwork.objects.filter(genre=genre, checkpoint=checkpoint, published=not shown)
+        if shown:
+            artworks = artworks.filter(withheld_reason="")
+        exhibits = MixingExhibit.objects.filter(genre=genre, checkpoint=checkpoint, published=not shown)
+        return artworks.update(published=shown), exhibits.update(published=shown)
 
     def register_shipped(self, genre: Genre, path: Path) -> Checkpoint:
         """A succeeded run and a checkpoint row for a shipped file (found again by its SHA-256)."""
