@@ -280,16 +280,22 @@ def celery_worker_factory(transactional_db, tmp_path: Path) -> Iterator[Callable
 
 
 def wait_for(
-    predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.25, what: str = ""
+    predicate: Callable[[], object],
+    timeout: float = 60.0,
+    interval: float = 0.25,
+    what: str = "",
+    explain: Callable[[], str] | None = None,
 ) -> object:
-    """Poll until ``predicate()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
+    """Poll until ``predicate()`` is truthy; fail with ``what`` after ``timeout`` seconds,
+    followed by what ``explain()`` says of the state then (a row, a worker's log)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = predicate()
         if result:
             return result
         time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
+    detail = f"\n{explain()}" if explain is not None else ""
+    pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}{detail}")
 
 
 def closed_port() -> int:

@@ -12,8 +12,10 @@ touch the database.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -48,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--launcher-pid", type=int, required=True, help="stop when this process is gone")
     args = parser.parse_args(argv)
+    # `kill -USR1 <pid>` prints where every thread of this rank is to torchrun.log: a rank that
+    # seems stuck says in which collective or query it waits.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     from training.engine.loop import TrainCallbacks, train
     from training.engine.options import TrainConfig

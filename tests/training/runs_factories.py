@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +125,41 @@ def worker_env(settings, work_dir: Path | None = None) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
+
+
+def _rank_pids(run_id: int) -> list[int]:
+    """The live ``training.distributed_run`` processes of a run, from /proc."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        rank = b"training.distributed_run" in args and b"torch.distributed.run" not in args  # not torchrun
+        if rank and f"--run-id={run_id}".encode() in args:
+            pids.append(int(cmdline.parent.name))
+    return sorted(pids)
+
+
+def run_state(run, worker, settings) -> str:
+    """Where a run stands, for a failed wait: its row, the worker's log and, when it trained
+    under torchrun, that log's end (ranks' errors land there, not in the worker's log)."""
+    run.refresh_from_db()
+    torchrun_log = Path(settings.TRAINING_WORK_DIR) / f"run-{run.pk}" / "torchrun.log"
+    parts = [
+        f"run {run.pk}: status {run.status}, step {run.step}, kimg {run.kimg_done}, "
+        f"attempts {run.attempts}, worker {run.worker!r}, heartbeat {run.heartbeat}, error {run.error!r}",
+        f"worker log (end):\n{worker.log()[-3000:]}",
+    ]
+    ranks = _rank_pids(run.pk)
+    for pid in ranks:  # each prints its threads' stacks on SIGUSR1; one at a time, unmixed
+        os.kill(pid, signal.SIGUSR1)
+        time.sleep(1.0)
+    if ranks:
+        parts.append(f"rank processes {ranks} were asked for their stacks (below, in torchrun.log)")
+    if torchrun_log.exists():
+        parts.append(f"{torchrun_log} (end):\n{torchrun_log.read_text(errors='replace')[-8000:]}")
+    return "\n".join(parts)
 
 
 def quality_report(

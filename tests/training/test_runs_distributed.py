@@ -12,6 +12,7 @@ from tests.conftest import wait_for
 from tests.training.runs_factories import (
     TINY_FORM,
     approved_images,
+    run_state,
     run_storage,  # noqa: F401 - a fixture, used through pytestmark
     steps_for,
     user_in_group,
@@ -47,18 +48,40 @@ def test_two_gloo_processes_from_an_admin_post_through_the_real_worker(
         run.refresh_from_db()
         return run
 
-    wait_for(lambda: state().checkpoints.exists(), timeout=240, interval=0.2, what="a first checkpoint")
-    assert run.status == "running" and run.device == "cpu ×2", (run.status, run.error, worker.log()[-3000:])
+    def explain() -> str:
+        return run_state(run, worker, settings)
+
+    wait_for(
+        lambda: state().checkpoints.exists(),
+        timeout=240,
+        interval=0.2,
+        what="a first checkpoint",
+        explain=explain,
+    )
+    assert run.status == "running" and run.device == "cpu ×2", explain()
     assert 0 < run.kimg_done < 0.8 and run.history, "rank 0 reports progress and ticks to the row"
-    client.post(reverse("admin:training_trainingrun_cancel", args=[run.pk]))
-    wait_for(lambda: state().status == "cancelled", timeout=120, what="the run to stop")
+    response = client.post(reverse("admin:training_trainingrun_cancel", args=[run.pk]))
+    assert response.status_code == 302 and state().status in ("cancelling", "cancelled"), explain()
+    # Any end counts as the end of the wait, so a run that failed instead says why at once.
+    wait_for(
+        lambda: state().status not in TrainingRun.ACTIVE_STATUSES,
+        timeout=120,
+        what="the run to stop",
+        explain=explain,
+    )
+    assert run.status == "cancelled", explain()
     stopped_at = run.step
     assert 0 < stopped_at < steps_for(0.8)
     assert run.checkpoints.order_by("kimg").last().step == stopped_at, "stopping saved a checkpoint"
 
     client.post(reverse("admin:training_trainingrun_resume", args=[run.pk]))
-    wait_for(lambda: state().status in ("succeeded", "failed"), timeout=240, what="the resumed run")
-    assert run.status == "succeeded", (run.error, worker.log()[-3000:])
+    wait_for(
+        lambda: state().status in ("succeeded", "failed"),
+        timeout=240,
+        what="the resumed run",
+        explain=explain,
+    )
+    assert run.status == "succeeded", explain()
     assert run.step == run.steps_trained == steps_for(0.8) and run.attempts == 2
     assert [round(h["kimg"], 3) for h in run.history] == [round(0.04 * i, 3) for i in range(1, 21)]
     last = run.checkpoints.order_by("kimg").last()
