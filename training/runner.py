@@ -11,7 +11,9 @@ task: CUDA must never be initialised in the worker's parent process.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import faulthandler
 import json
 import logging
 import os
@@ -381,9 +383,31 @@ def _finish(run_id: int, token: str, **fields: Any) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def stacks_on_sigusr1() -> Any:
+    """While training, SIGUSR1 prints every thread's stack to the worker's log and the run
+    trains on, as a ``training.distributed_run`` rank does.
+
+    In a prefork pool child SIGUSR1 is billiard's soft-time-limit signal: it would raise
+    ``SoftTimeLimitExceeded`` inside the training loop and fail the run. No task here sets
+    a soft time limit, so while a run trains the signal is faulthandler's (the operator's
+    ``kill -USR1 <pid>``, the pid the run's worker column shows); billiard's handler is back
+    when the task ends, for whatever the child runs next."""
+    faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
+    try:
+        yield
+    finally:
+        faulthandler.unregister(signal.SIGUSR1)
+
+
 def train_claimed_run(run_id: int, worker: str | None = None) -> str:
     """Claim the run and train it to the end, a cancel, or a failure; return
     what happened (for the task's log)."""
+    with stacks_on_sigusr1():
+        return _train_claimed_run(run_id, worker)
+
+
+def _train_claimed_run(run_id: int, worker: str | None) -> str:
     worker = worker or worker_name()
     token = claim(run_id, worker)
     if token is None:

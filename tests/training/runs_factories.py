@@ -146,10 +146,17 @@ def run_state(run, worker, settings) -> str:
     under torchrun, that log's end (ranks' errors land there, not in the worker's log)."""
     run.refresh_from_db()
     torchrun_log = Path(settings.TRAINING_WORK_DIR) / f"run-{run.pk}" / "torchrun.log"
+    child = run.worker.rpartition(" pid ")[2]
+    if run.status in ("running", "cancelling") and child.isdigit():
+        try:  # the task's process prints its threads' stacks into the worker's log (runner.stacks_on_sigusr1)
+            os.kill(int(child), signal.SIGUSR1)
+            time.sleep(1.0)
+        except ProcessLookupError:
+            pass
     parts = [
         f"run {run.pk}: status {run.status}, step {run.step}, kimg {run.kimg_done}, "
         f"attempts {run.attempts}, worker {run.worker!r}, heartbeat {run.heartbeat}, error {run.error!r}",
-        f"worker log (end):\n{worker.log()[-3000:]}",
+        f"worker log (end):\n{worker.log()[-6000:]}",
     ]
     ranks = _rank_pids(run.pk)
     for pid in ranks:  # each prints its threads' stacks on SIGUSR1; one at a time, unmixed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from datetime import timedelta
 
 import pytest
@@ -98,6 +99,55 @@ def test_a_run_enqueued_twice_is_trained_once(settings, celery_worker_factory):
     assert logs.count(": 'succeeded'") == 1 and logs.count(": 'skipped'") == 1, logs[-4000:]
     assert run.attempts == 1
     assert run.steps_trained == run.step == steps_for(0.6)
+
+
+@pytest.mark.slow
+def test_a_training_child_asked_for_its_stacks_prints_them_and_trains_on(settings, celery_worker_factory):
+    """What an operator does to a run that seems stuck: `kill -USR1` the pid its worker
+    column names. The worker's log gets every thread's stack; the run is not lost."""
+    worker = celery_worker_factory(queues="default,gpu", extra_env=worker_env(settings))
+    run = start(total_kimg=1.2)
+
+    def training() -> bool:
+        run.refresh_from_db()
+        return run.status == TrainingRun.Status.RUNNING and run.step > 0
+
+    wait_for(training, timeout=180, interval=0.1, what="the run to train", explain=worker.log)
+    child = int(run.worker.rpartition(" pid ")[2])
+    assert child != worker.pid  # the prefork pool's child, not the worker's parent
+    os.kill(child, signal.SIGUSR1)
+    wait_for(
+        lambda: "most recent call first" in worker.log() and "training/engine/" in worker.log(),
+        timeout=30,
+        what="the training child's stacks in the worker's log",
+        explain=lambda: worker.log()[-3000:],
+    )
+
+    def done() -> bool:
+        run.refresh_from_db()
+        return run.status not in (TrainingRun.Status.RUNNING, TrainingRun.Status.QUEUED)
+
+    wait_for(done, timeout=240, interval=0.2, what="the run to finish", explain=lambda: worker.log()[-3000:])
+    assert run.status == TrainingRun.Status.SUCCEEDED, (run.error, worker.log()[-3000:])
+    assert run.attempts == 1 and run.worker == f"{run.worker.rpartition(' pid ')[0]} pid {child}"
+    assert run.step == steps_for(1.2)
+
+
+def test_the_stacks_signal_is_billiards_again_once_the_run_is_over():
+    """A pool child runs other tasks after a run: SIGUSR1 is then billiard's soft-time-limit
+    signal again, as the pool installed it."""
+    from training.runner import stacks_on_sigusr1
+
+    received = []
+    previous = signal.signal(signal.SIGUSR1, lambda *_: received.append("pool's handler"))
+    try:
+        with stacks_on_sigusr1():
+            os.kill(os.getpid(), signal.SIGUSR1)  # stacks to stderr, nothing raised
+        assert received == []
+        os.kill(os.getpid(), signal.SIGUSR1)
+        assert received == ["pool's handler"]
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
 
 
 def test_lease_one_owner_at_a_time(settings):
