@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from museum.stacks import stacks_on_sigusr1
+
 
 @shared_task(name="gallery.tasks.generate_artworks")
 def generate_artworks(request_id: int) -> str:
     """Paint the artworks painting request ``request_id`` asks for; safe to deliver twice."""
     from .services import carry_out
 
-    return carry_out(request_id)
+    with stacks_on_sigusr1():
+        return carry_out(request_id)
 
 
 @shared_task(name="gallery.tasks.build_mixing_exhibit")
@@ -23,4 +26,5 @@ def build_mixing_exhibit(request_id: int) -> str:
     """Build the mixing exhibit painting request ``request_id`` asks for; safe to deliver twice."""
     from .services import carry_out
 
-    return carry_out(request_id)
+    with stacks_on_sigusr1():
+        return carry_out(request_id)

@@ -11,9 +11,7 @@ task: CUDA must never be initialised in the worker's parent process.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import faulthandler
 import json
 import logging
 import os
@@ -33,6 +31,7 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from museum import heartbeat as museum_heartbeat
+from museum.stacks import stacks_on_sigusr1
 
 from .charts import QUALITY_KEYS
 from .datasets import pack_dataset
@@ -381,23 +380,6 @@ def _finish(run_id: int, token: str, **fields: Any) -> bool:
             setattr(run, key, value)
         run.save()
     return True
-
-
-@contextlib.contextmanager
-def stacks_on_sigusr1() -> Any:
-    """While training, SIGUSR1 prints every thread's stack to the worker's log and the run
-    trains on, as a ``training.distributed_run`` rank does.
-
-    In a prefork pool child SIGUSR1 is billiard's soft-time-limit signal: it would raise
-    ``SoftTimeLimitExceeded`` inside the training loop and fail the run. No task here sets
-    a soft time limit, so while a run trains the signal is faulthandler's (the operator's
-    ``kill -USR1 <pid>``, the pid the run's worker column shows); billiard's handler is back
-    when the task ends, for whatever the child runs next."""
-    faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
-    try:
-        yield
-    finally:
-        faulthandler.unregister(signal.SIGUSR1)
 
 
 def train_claimed_run(run_id: int, worker: str | None = None) -> str:

@@ -136,7 +136,7 @@ def test_a_training_child_asked_for_its_stacks_prints_them_and_trains_on(setting
 def test_the_stacks_signal_is_billiards_again_once_the_run_is_over():
     """A pool child runs other tasks after a run: SIGUSR1 is then billiard's soft-time-limit
     signal again, as the pool installed it."""
-    from training.runner import stacks_on_sigusr1
+    from museum.stacks import stacks_on_sigusr1
 
     received = []
     previous = signal.signal(signal.SIGUSR1, lambda *_: received.append("pool's handler"))
