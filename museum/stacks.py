@@ -2,7 +2,8 @@
 
 In a Celery prefork pool child SIGUSR1 is billiard's soft-time-limit signal: sent to a
 child that trains a run or paints a request, it raised ``SoftTimeLimitExceeded`` inside
-the job and failed it. No task here sets a soft time limit, so while a long job runs the
+the job and failed it. No task here sets a soft time limit (a test in
+tests/training/test_runs_recovery.py keeps it so), so while a long job runs the
 signal is faulthandler's (the operator's ``kill -USR1 <pid>``: the pid a training run's
 worker column shows, or ``worker_pid`` in ``celery inspect active``; as a
 ``training.distributed_run`` rank has it), and billiard's handler is

@@ -148,7 +148,7 @@ def run_state(run, worker, settings) -> str:
     torchrun_log = Path(settings.TRAINING_WORK_DIR) / f"run-{run.pk}" / "torchrun.log"
     child = run.worker.rpartition(" pid ")[2]
     if run.status in ("running", "cancelling") and child.isdigit():
-        try:  # the task's process prints its threads' stacks into the worker's log (runner.stacks_on_sigusr1)
+        try:  # the task's process prints its threads' stacks into the worker's log (museum.stacks)
             os.kill(int(child), signal.SIGUSR1)
             time.sleep(1.0)
         except ProcessLookupError:

@@ -150,6 +150,21 @@ def test_the_stacks_signal_is_billiards_again_once_the_run_is_over():
         signal.signal(signal.SIGUSR1, previous)
 
 
+def test_no_task_sets_the_soft_time_limit_that_the_stacks_signal_would_silence():
+    """museum.stacks takes SIGUSR1, billiard's soft-time-limit signal, while a run trains or a
+    request paints: a soft limit on those tasks (or on every task) would never fire."""
+    from museum.celery import app
+
+    app.loader.import_default_modules()
+    assert app.conf.task_soft_time_limit is None
+    for name in (
+        "training.tasks.train_run",
+        "gallery.tasks.generate_artworks",
+        "gallery.tasks.build_mixing_exhibit",
+    ):
+        assert app.tasks[name].soft_time_limit is None, name
+
+
 def test_lease_one_owner_at_a_time(settings):
     run = start(total_kimg=0.4)
     token = claim(run.pk, "worker-a")
